@@ -1,0 +1,73 @@
+"""Application factory: a Connexion ``FlaskApp`` whose routes come from ``openapi.yaml``.
+
+``create_app()`` wires settings, the model registry, problem+json error handlers, the
+upload-size guard and the static frontend. ``api/wsgi.py`` wraps it for uWSGI.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import connexion
+from connexion.exceptions import ProblemException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .engines import ALL_SPECS
+from .errors import http_handler, problem_handler, unexpected_handler
+from .middleware import BodyLimitMiddleware
+from .registry import Registry
+from .settings import REPO_ROOT, Settings
+
+STATIC_DIR = REPO_ROOT / "static"
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None):
+    """Build the ASGI Connexion app.
+
+    Args: ``settings`` (default: from ``PRISM_*`` env vars); ``registry`` (default: every
+    model in :data:`api.engines.ALL_SPECS`). The Flask app is ``app.app``; its
+    ``config["PRISM_SETTINGS"]`` and ``config["PRISM_REGISTRY"]`` hold both for handlers.
+    """
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    # "accepts multiple content types" is expected: every operation takes form or JSON.
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
+    registry = registry or Registry(ALL_SPECS, settings)
+
+    app = connexion.FlaskApp(__name__, specification_dir=str(REPO_ROOT))
+    app.add_api("openapi.yaml", swagger_ui_options=None, validate_responses=False)
+    app.add_error_handler(ProblemException, problem_handler)
+    app.add_error_handler(StarletteHTTPException, http_handler)
+    app.add_error_handler(Exception, unexpected_handler)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
+                       position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+
+    flask_app = app.app
+    flask_app.config["PRISM_SETTINGS"] = settings
+    flask_app.config["PRISM_REGISTRY"] = registry
+    flask_app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
+    flask_app.static_folder = None
+    flask_app.json.compact = True
+
+    @flask_app.get("/")
+    def index():
+        import flask
+
+        return flask.send_from_directory(STATIC_DIR, "index.html")
+
+    @flask_app.get("/static/<path:name>")
+    def static_file(name: str):
+        import flask
+
+        return flask.send_from_directory(STATIC_DIR, name)
+
+    if settings.preload:
+        registry.preload(settings.preload)
+    return app
+
+
+__all__ = ["create_app", "__version__", "Path"]

@@ -1,0 +1,101 @@
+"""RFC 7807 problem+json errors.
+
+Pipelines and input code raise :class:`Problem` subclasses (no Flask needed); the app turns
+them, Connexion's validation errors and anything unexpected into ``application/problem+json``
+with ``status``, ``title`` and ``detail`` only — never a stack trace, a path or a version.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionResponse
+from connexion.problem import problem
+
+log = logging.getLogger("prism.errors")
+
+
+class Problem(ProblemException):
+    """An error meant for the client. ``detail`` must be safe to show (no paths, no traces)."""
+
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, detail: str, *, title: str | None = None, ext: dict | None = None):
+        super().__init__(status=type(self).status, title=title or type(self).title,
+                         detail=detail, ext=ext)
+
+    def __str__(self) -> str:  # pragma: no cover - log readability
+        return f"{self.status} {self.title}: {self.detail}"
+
+
+class BadRequest(Problem):
+    """400: a parameter is missing, of the wrong kind or out of range."""
+    status, title = 400, "Bad Request"
+
+
+class PayloadTooLarge(Problem):
+    """413: upload bytes, decoded pixels or PDF pages over the configured limit."""
+    status, title = 413, "Payload Too Large"
+
+
+class UnsupportedMediaType(Problem):
+    """415: the bytes are not an image or document type the endpoint takes."""
+    status, title = 415, "Unsupported Media Type"
+
+
+class Unprocessable(Problem):
+    """422: the type is right but the content cannot be decoded, or nothing was found."""
+    status, title = 422, "Unprocessable Entity"
+
+
+class NotImplementedYet(Problem):
+    """501: an operation declared in the spec whose pipeline is not built yet."""
+    status, title = 501, "Not Implemented"
+
+
+class ModelUnavailable(Problem):
+    """503: a model's files are missing or corrupt; names the model and how to install it."""
+    status, title = 503, "Model Unavailable"
+
+
+class GatewayTimeout(Problem):
+    """504: the request ran past ``PRISM_REQUEST_TIMEOUT_S``."""
+    status, title = 504, "Request Timeout"
+
+
+_SAFE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                405: "Method Not Allowed", 406: "Not Acceptable", 413: "Payload Too Large",
+                415: "Unsupported Media Type", 422: "Unprocessable Entity"}
+
+
+def problem_handler(_request, exc: ProblemException) -> ConnexionResponse:
+    """Render any Connexion/Prism problem as problem+json (4xx logged as warnings)."""
+    status = int(getattr(exc, "status", 500) or 500)
+    if status >= 500 and not isinstance(exc, Problem):
+        log.error("unhandled problem %r", exc)
+        return problem(status=500, title="Internal Server Error",
+                       detail="The server failed to handle this request.")
+    (log.warning if status < 500 or status == 501 else log.error)("%s %s: %s", status, exc.title, exc.detail)
+    return problem(status=status, title=exc.title or _SAFE_TITLES.get(status, "Error"),
+                   detail=exc.detail, ext=getattr(exc, "ext", None), headers=exc.headers)
+
+
+def http_handler(_request, exc) -> ConnexionResponse:
+    """Render Starlette/Werkzeug HTTP errors (404, 405, …) as problem+json."""
+    status = int(getattr(exc, "status_code", None) or getattr(exc, "code", 500))
+    title = _SAFE_TITLES.get(status, "Error")
+    detail = getattr(exc, "detail", None) or getattr(exc, "description", None) or title
+    if status >= 500:
+        log.error("http error %r", exc)
+        return problem(status=500, title="Internal Server Error",
+                       detail="The server failed to handle this request.")
+    return problem(status=status, title=title, detail=str(detail))
+
+
+def unexpected_handler(_request, exc: Exception) -> ConnexionResponse:
+    """Last resort: log the trace server-side, tell the client nothing internal."""
+    log.error("unexpected error", exc_info=exc)
+    return problem(status=500, title="Internal Server Error",
+                   detail="The server failed to handle this request.")

@@ -1,0 +1,200 @@
+"""Text detection + recognition for English and Korean: preprocess → infer → postprocess.
+
+Detection: PP-OCRv6 DB detector (``ocr-ppocrv6``). Recognition: PP-OCRv6 Chinese/English CTC
+recogniser for Latin text; Tesseract 5 LSTM ``kor+eng`` (``ocr-tesseract-kor``) on the
+perspective-corrected crop of each line that is Korean. With ``lang="auto"`` every line is
+first read by PP-OCR; a line whose result is not confident Latin text (low score, or CJK
+glyphs — PP-OCR has no Hangul and reads it as Chinese look-alikes) is re-read by Tesseract,
+and Tesseract's reading wins when it contains Hangul.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..registry import Registry
+from ..vision import crop_quad, order_quad, quad_to_xyxy, reading_order
+from .base import Deadline, Timings
+
+LANGS = ("auto", "en", "ko")
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uac00-\ud7af\u3130-\u318f]")
+_HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+#: PP-OCR results at or above this score with no CJK glyphs are accepted in ``auto`` mode.
+AUTO_LATIN_SCORE = 0.85
+#: Images with no detected text and at most this height are read as one line.
+LINE_FALLBACK_MAX_HEIGHT = 160
+
+
+@dataclass
+class OcrLine:
+    """One recognised line. ``quad`` ``(4, 2)`` pixels clockwise from top-left; ``box`` xyxy
+    pixels; ``score`` 0–1; ``lang`` ``en`` or ``ko`` (the script read); ``engine`` which
+    recogniser produced ``text``."""
+
+    text: str
+    score: float
+    quad: list[list[float]]
+    box: list[float]
+    lang: str
+    engine: str
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict with coordinates rounded to 0.1 px."""
+        return {"text": self.text, "score": round(self.score, 4),
+                "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
+                "box": [round(v, 1) for v in self.box], "lang": self.lang,
+                "engine": self.engine}
+
+
+@dataclass
+class OcrPage:
+    """OCR result for one image or PDF page (``page`` is 1-based; width/height in pixels)."""
+
+    page: int
+    width: int
+    height: int
+    lines: list[OcrLine] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """Lines in reading order: same-row lines joined by a space, rows by newlines."""
+        rows = reading_order([line.box for line in self.lines])
+        return "\n".join(" ".join(self.lines[i].text for i in row) for row in rows)
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict (``lines`` already in reading order)."""
+        return {"page": self.page, "width": self.width, "height": self.height,
+                "lines": [line.as_dict() for line in self.lines], "text": self.text}
+
+
+def _script(text: str) -> str:
+    return "ko" if _HANGUL.search(text) else "en"
+
+
+class OcrPipeline:
+    """English/Korean OCR over one RGB image.
+
+    Args: ``registry`` provides ``ocr-ppocrv6`` and (for Korean) ``ocr-tesseract-kor``.
+    Options per call: ``lang`` ∈ ``auto|en|ko``; ``min_score`` 0–1 drops weaker lines;
+    ``det_max_side`` detector input size in pixels.
+    Raises :class:`~api.errors.ModelUnavailable` when a needed model is not installed and
+    :class:`~api.errors.GatewayTimeout` past the deadline.
+    """
+
+    def __init__(self, registry: Registry, det_max_side: int = 1280):
+        self.registry = registry
+        self.det_max_side = det_max_side
+
+    # -- preprocess ------------------------------------------------------------------
+    @staticmethod
+    def _pad(image: np.ndarray) -> tuple[np.ndarray, int]:
+        """Replicate-pad small or very flat images so DB detection sees margins."""
+        h, w = image.shape[:2]
+        pad = int(min(32, max(8, 0.25 * min(h, w))))
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        return padded, pad
+
+    # -- inference -------------------------------------------------------------------
+    def _detect(self, image: np.ndarray) -> np.ndarray:
+        det = self.registry.get("ocr-ppocrv6")
+        padded, pad = self._pad(image)
+        side = max(padded.shape[:2])
+        max_side = int(min(self.det_max_side, max(640, 32 * round(side / 32))))
+        quads, _ = det.detect(cv2.cvtColor(padded, cv2.COLOR_RGB2BGR), max_side=max_side)
+        h, w = image.shape[:2]
+        quads = quads - pad
+        quads[..., 0] = np.clip(quads[..., 0], 0, w - 1)
+        quads[..., 1] = np.clip(quads[..., 1], 0, h - 1)
+        return np.stack([order_quad(q) for q in quads]) if len(quads) else quads
+
+    @staticmethod
+    def _tess_input(crop: np.ndarray) -> np.ndarray:
+        """Upscale short lines to ≥ 40 px high and add a margin; Tesseract reads these best."""
+        h = crop.shape[0]
+        if h < 40:
+            scale = 40.0 / h
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        m = max(4, crop.shape[0] // 4)
+        return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_REPLICATE)
+
+    def _read_korean(self, crops: list[np.ndarray], idx: list[int],
+                     deadline: Deadline) -> dict[int, tuple[str, float]]:
+        tess = self.registry.get("ocr-tesseract-kor")
+        out = {}
+        for i in idx:
+            deadline.check()
+            out[i] = tess.recognize(self._tess_input(crops[i]))
+        return out
+
+    def _recognize(self, crops: list[np.ndarray], lang: str, timings: Timings,
+                   deadline: Deadline) -> list[tuple[str, float, str]]:
+        """Read RGB line crops; returns ``(text, score, engine)`` per crop (see module doc)."""
+        results: list[tuple[str, float, str]] = []
+        if lang != "ko":
+            ppocr = self.registry.get("ocr-ppocrv6")
+            with timings.stage("recognize"):
+                upright = ppocr.upright([c[:, :, ::-1].copy() for c in crops])
+                results = [(t, s, "ppocr") for t, s in ppocr.recognize(upright)]
+            deadline.check()
+        if lang == "ko":
+            todo = list(range(len(crops)))
+        elif lang == "auto":
+            todo = [i for i, (t, s, _) in enumerate(results)
+                    if s < AUTO_LATIN_SCORE or _CJK.search(t)]
+        else:
+            todo = []
+        if not todo:
+            return results
+        # Tesseract gets the crops as detected: PP-OCR's 0/180 classifier, trained on Chinese,
+        # flips some Hangul lines.
+        with timings.stage("recognize_ko"):
+            korean = self._read_korean(crops, todo, deadline)
+        if lang == "ko":
+            return [(*korean[i], "tesseract") for i in range(len(crops))]
+        for i, (text, score) in korean.items():
+            if _HANGUL.search(text) and (score >= 0.5 or score >= results[i][1]):
+                results[i] = (text, score, "tesseract")
+            elif _HAN.search(results[i][0]):
+                # Chinese is not a language Prism reads: PP-OCR's Han output here is almost
+                # always Hangul it cannot read, so its confidence is halved.
+                results[i] = (results[i][0], results[i][1] * 0.5, "ppocr")
+        return results
+
+    def __call__(self, image: np.ndarray, *, page: int = 1, lang: str = "auto",
+                 min_score: float = 0.5, timings: Timings | None = None,
+                 deadline: Deadline | None = None) -> OcrPage:
+        """OCR one image.
+
+        A small image (height ≤ :data:`LINE_FALLBACK_MAX_HEIGHT`) with at most one detected
+        row, or weakly read rows, is also read whole, as one line, and that reading replaces the detected lines when it scores higher: tight word
+        crops often defeat the detector. Args: ``image`` ``(H, W, 3)`` uint8 RGB.
+        Returns an :class:`OcrPage` whose lines are in reading order.
+        """
+        timings = timings or Timings()
+        deadline = deadline or Deadline(None)
+        h, w = image.shape[:2]
+        with timings.stage("detect"):
+            quads = self._detect(image)
+        deadline.check()
+        with timings.stage("crop"):
+            crops = [crop_quad(image, q) for q in quads]
+        results = self._recognize(crops, lang, timings, deadline) if crops else []
+        mean = sum(r[1] for r in results) / len(results) if results else 0.0
+        single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
+        if h <= LINE_FALLBACK_MAX_HEIGHT and (single_row or mean < AUTO_LATIN_SCORE):
+            whole = self._recognize([image], lang, timings, deadline)[0]
+            if whole[0].strip() and whole[1] > mean:
+                quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
+                results = [whole]
+        with timings.stage("postprocess"):
+            lines = [OcrLine(text=t, score=s, quad=q.tolist(), box=quad_to_xyxy(q),
+                             lang=_script(t), engine=e)
+                     for q, (t, s, e) in zip(quads, results) if t.strip() and s >= min_score]
+            order = [i for row in reading_order([ln.box for ln in lines]) for i in row]
+            lines = [lines[i] for i in order]
+        return OcrPage(page=page, width=w, height=h, lines=lines)

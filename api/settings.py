@@ -1,0 +1,118 @@
+"""Typed service settings read from ``PRISM_*`` environment variables.
+
+Every setting has a documented default so the service starts with no configuration at all
+(``make run``). ``python -m api.settings`` prints the table that the README carries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setting(default, doc: str):
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service configuration. Each field ``x`` is read from env var ``PRISM_X``.
+
+    Units are in the field names (``_bytes``, ``_s`` seconds, ``_mp`` megapixels).
+    Raises ``ValueError`` from :meth:`from_env` when a variable cannot be parsed.
+    """
+
+    host: str = _setting("127.0.0.1", "Address uWSGI binds its HTTP socket to.")
+    port: int = _setting(8000, "HTTP port of uWSGI.")
+    processes: int = _setting(1, "uWSGI worker processes (each loads its own models).")
+    threads: int = _setting(2, "Threads per worker; inference is serialised per model by a lock.")
+    models_dir: str = _setting(str(REPO_ROOT / "models"), "Folder of fetched model files.")
+    model_mirror: str = _setting(
+        str(REPO_ROOT.parent / "shared" / "models"),
+        "Local mirror folder the install step copies non-registry model files from.",
+    )
+    preload: str = _setting("", "Comma-separated model names (or 'all') loaded at worker start.")
+    ort_threads: int = _setting(
+        0, "ONNX Runtime / torch intra-op threads per process; 0 = cores // processes."
+    )
+    max_upload_bytes: int = _setting(25 * 1024 * 1024, "Largest accepted request body.")
+    max_image_mp: float = _setting(50.0, "Largest decoded image, in megapixels (bomb guard).")
+    max_pdf_pages: int = _setting(20, "Most PDF pages processed in one request.")
+    default_dpi: int = _setting(200, "PDF render resolution when the request names none.")
+    max_dpi: int = _setting(400, "Highest PDF render resolution a request may ask for.")
+    allow_urls: bool = _setting(True, "Accept `image_url` inputs at all.")
+    allow_private_urls: bool = _setting(
+        False, "Let `image_url` reach loopback/private addresses (tests only)."
+    )
+    url_connect_timeout_s: float = _setting(5.0, "Connect timeout for `image_url` fetches.")
+    url_read_timeout_s: float = _setting(10.0, "Read timeout (and total budget) for `image_url`.")
+    url_max_redirects: int = _setting(3, "Redirects followed for `image_url`, each re-checked.")
+    request_timeout_s: float = _setting(
+        60.0, "Soft per-request deadline; past it the request gets 504 problem+json."
+    )
+    harakiri_s: int = _setting(
+        120, "uWSGI hard kill of a stuck worker; kept above request_timeout_s."
+    )
+    max_requests: int = _setting(1000, "uWSGI recycles a worker after this many requests.")
+    log_level: str = _setting("INFO", "Python log level.")
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Settings":
+        """Build settings from ``PRISM_*`` variables in ``environ`` (default ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get("PRISM_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.type, raw, f.name)
+        return cls(**values)
+
+    @property
+    def max_pixels(self) -> int:
+        """Largest decoded image in pixels."""
+        return int(self.max_image_mp * 1_000_000)
+
+    @property
+    def intra_op_threads(self) -> int:
+        """Inference threads per process so that processes × threads ≤ cores."""
+        if self.ort_threads > 0:
+            return self.ort_threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.processes))
+
+
+def _parse(type_name, raw: str, name: str):
+    type_name = getattr(type_name, "__name__", type_name)
+    try:
+        if type_name == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        return raw
+    except ValueError:
+        raise ValueError(f"PRISM_{name.upper()}={raw!r} is not a valid {type_name}") from None
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, its default and meaning (for the README)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        if f.name in ("models_dir", "model_mirror"):
+            default = {"models_dir": "models/", "model_mirror": "../shared/models"}[f.name]
+        rows.append(f"| `PRISM_{f.name.upper()}` | `{default}` | {f.metadata['doc']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())
