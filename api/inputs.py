@@ -297,7 +297,11 @@ def fetch_url(url: str, settings: Settings) -> bytes:
                                       f"{settings.max_upload_bytes}.")
             chunks, size = [], 0
             try:
-                for chunk in response.stream(64 * 1024):
+                while True:
+                    # read1: one socket read at a time, so a trickling body meets the budget
+                    chunk = response.read1(64 * 1024)
+                    if not chunk:
+                        break
                     size += len(chunk)
                     if size > settings.max_upload_bytes:
                         raise PayloadTooLarge(f"image_url body exceeds {settings.max_upload_bytes}"

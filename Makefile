@@ -1,0 +1,48 @@
+# Prism: `make run` installs everything and serves on http://127.0.0.1:8000; `make test` tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tesseract language data for Korean OCR; a compiler and headers to build uWSGI.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
+	build-essential python3-dev python3-venv curl
+
+.PHONY: install system deps models run test bench eval lock clean
+
+install: deps models
+
+system:
+	@scripts/install-system.sh $(APT_PACKAGES)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when the lock changes.
+$(VENV)/.deps: requirements.lock | system $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements.lock
+	touch $@
+
+deps: $(VENV)/.deps
+
+models: deps
+	$(BIN)/python -m api.modelfiles fetch
+
+run: install
+	$(BIN)/python -m api.serve
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+bench: install
+	$(BIN)/python bench/bench.py
+
+eval: install
+	$(BIN)/python scripts/eval_ocr.py
+
+lock:
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile requirements.in --generate-hashes --python-version 3.11 \
+		$(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS)) \
+		--no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,185 @@
+"""HTTP behaviour through the Connexion app: service routes, errors as problem+json."""
+
+from __future__ import annotations
+
+import base64
+
+import pymupdf
+import pytest
+from PIL import Image
+
+from .conftest import TESTDATA, png_bytes, shared
+from .test_inputs import huge_png_header
+
+PAGE = shared("data/eval/ocr/tesseract_phototest.png")
+
+
+def assert_problem(response, status: int):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    text = response.text
+    assert "Traceback" not in text and "/work" not in text and ".py" not in text
+    return body
+
+
+def test_health_loads_nothing(client, registry):
+    before = {n: registry.status(n)["status"] for n in registry.names()}
+    r = client.get("/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    assert {n: registry.status(n)["status"] for n in registry.names()} == before
+
+
+def test_ready_and_models(client):
+    r = client.get("/ready")
+    assert r.status_code == 200 and r.json() == {"ready": True, "missing": []}
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert set(models) >= {"ocr-ppocrv6", "ocr-tesseract-kor"}
+    ocr = models["ocr-ppocrv6"]
+    assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 3
+    assert all(len(f["sha256"]) == 64 for f in ocr["files"])
+
+
+def test_ready_is_503_when_files_missing(make_client, tmp_path):
+    c = make_client(fresh_registry=True, models_dir=str(tmp_path))
+    r = c.get("/ready")
+    assert r.status_code == 503 and "ocr-ppocrv6" in r.json()["missing"]
+
+
+def test_swagger_ui_and_spec_are_served(client):
+    ui = client.get("/ui/")
+    assert ui.status_code == 200 and "swagger" in ui.text.lower()
+    asset = client.get("/ui/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.content) > 100_000  # served locally
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) >= {"/ocr", "/cut", "/extract", "/stamps", "/generate-text"}
+
+
+def test_frontend_index(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "Prism" in r.text
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/cut", {"image_base64": "aGk=", "objects": ["dog"]}),
+    ("/extract", {"image_base64": "aGk="}),
+    ("/stamps", {"image_base64": "aGk="}),
+    ("/generate-text", {"image_base64": "aGk="}),
+])
+def test_unbuilt_operations_answer_501(client, path, body):
+    assert_problem(client.post(path, json=body), 501)
+
+
+def test_unknown_route_is_problem_404(client):
+    assert_problem(client.get("/nope"), 404)
+
+
+# --- bad inputs → their 4xx ------------------------------------------------------------------
+
+def test_no_file(client):
+    assert_problem(client.post("/ocr", json={}), 400)
+    assert_problem(client.post("/ocr", files={"lang": (None, "en")}), 400)
+    # a form that is not multipart is the wrong media type
+    assert_problem(client.post("/ocr", data={"lang": "en"}), 415)
+
+
+def test_wrong_field_name(client):
+    assert_problem(client.post("/ocr", files={"image": ("a.png", PAGE.read_bytes())}), 400)
+    assert_problem(client.post("/ocr", json={"image": "x"}), 400)
+
+
+def test_empty_file(client):
+    body = assert_problem(client.post("/ocr", files={"file": ("a.png", b"")}), 400)
+    assert "empty" in body["detail"]
+
+
+def test_text_named_png(client):
+    assert_problem(client.post("/ocr", files={"file": ("a.png", b"just some text")}), 415)
+
+
+@pytest.mark.parametrize("source", [PAGE, TESTDATA / "photo_elephant.jpg"])
+def test_truncated_images(client, source):
+    data = source.read_bytes()
+    assert_problem(client.post("/ocr", files={"file": ("t", data[: len(data) // 2])}), 422)
+
+
+def test_one_by_one_image(client):
+    data = png_bytes(Image.new("RGB", (1, 1), "white"))
+    assert_problem(client.post("/ocr", files={"file": ("p.png", data)}), 422)
+
+
+def test_pixel_bomb(client):
+    body = assert_problem(client.post("/ocr", files={"file": ("b.png", huge_png_header(30000, 30000))}), 413)
+    assert "MP" in body["detail"]
+
+
+def test_cmyk_and_16bit_are_read(client):
+    import io
+
+    import numpy as np
+
+    page = Image.open(PAGE).convert("RGB")
+    buf = io.BytesIO()
+    page.convert("CMYK").save(buf, "JPEG", quality=95)
+    r = client.post("/ocr", files={"file": ("c.jpg", buf.getvalue())}, data={"lang": "en"})
+    assert r.status_code == 200 and "quick brown dog" in r.json()["pages"][0]["text"]
+    wide = (np.asarray(page.convert("L"), np.uint16) * 257).astype("<u2")
+    r = client.post("/ocr", files={"file": ("w.png", png_bytes(Image.fromarray(wide)))},
+                    data={"lang": "en"})
+    assert r.status_code == 200 and "quick brown dog" in r.json()["pages"][0]["text"]
+
+
+def test_bad_pdfs(client):
+    assert_problem(client.post("/ocr", files={"file": ("c.pdf", b"%PDF-1.5\nbroken")}), 422)
+    doc = pymupdf.open()
+    doc.new_page()
+    enc = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="a", owner_pw="b")
+    assert_problem(client.post("/ocr", files={"file": ("e.pdf", enc)}), 422)
+    many = pymupdf.open()
+    for _ in range(500):
+        many.new_page(width=72, height=72)
+    assert_problem(client.post("/ocr", files={"file": ("m.pdf", many.tobytes())}), 413)
+
+
+def test_invalid_base64(client):
+    assert_problem(client.post("/ocr", json={"image_base64": "!!!not base64!!!"}), 400)
+
+
+def test_two_sources_at_once(client):
+    body = {"image_base64": base64.b64encode(PAGE.read_bytes()).decode(),
+            "image_url": "https://example.org/a.png"}
+    assert_problem(client.post("/ocr", json=body), 400)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("lang", "fr"), ("min_score", 2), ("min_score", -0.1), ("dpi", 5000), ("pages", "1--2"),
+])
+def test_bad_options(client, field, value):
+    body = {"image_base64": base64.b64encode(PAGE.read_bytes()).decode(), field: value}
+    assert_problem(client.post("/ocr", json=body), 400)
+
+
+def test_upload_over_limit(make_client):
+    data = shared("data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
+    # refused from Content-Length before the body is read
+    assert_problem(make_client(max_upload_bytes=20_000).post(
+        "/ocr", files={"file": ("big.png", data)}), 413)
+    # within the multipart allowance but over the file limit: refused by the input check
+    assert_problem(make_client(max_upload_bytes=len(data) - 1000).post(
+        "/ocr", files={"file": ("big.png", data)}), 413)
+
+
+def test_image_url_refused_targets(client):
+    for url in ("http://127.0.0.1/a.png", "http://169.254.169.254/latest/meta-data",
+                "file:///etc/passwd", "ftp://example.org/a.png", "http://[::1]/a.png",
+                "http://0x7f000001/a.png", "http://127.1/a.png"):
+        assert_problem(client.post("/ocr", json={"image_url": url}), 400)
+
+
+def test_worker_survives_bad_input(client):
+    """After a run of bad inputs the same app still answers a real request correctly."""
+    for data in (b"", b"junk", b"%PDF-1.4 junk", huge_png_header(40000, 40000)):
+        assert client.post("/ocr", files={"file": ("x", data)}).status_code in (400, 413, 415, 422)
+    r = client.post("/ocr", files={"file": ("p.png", PAGE.read_bytes())}, data={"lang": "en"})
+    assert r.status_code == 200 and "lazy fox" in r.json()["pages"][0]["text"]

@@ -1,0 +1,118 @@
+"""OCR on real images: text asserted against hand-typed references (CER), both languages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymupdf
+import pytest
+
+from api.metrics import cer
+from api.pipelines.ocr import OcrPipeline
+
+from .conftest import SHARED, TRUTH, rgb, shared
+
+
+@pytest.fixture(scope="module")
+def pipeline(registry):
+    return OcrPipeline(registry)
+
+
+@pytest.mark.parametrize("rel", ["data/eval/ocr/tesseract_phototest.png",
+                                 "data/eval/ocr/rapidocr_en.jpg"])
+def test_english_pages_cer_within_3_percent(pipeline, rel):
+    page = pipeline(rgb(shared(rel)), lang="en")
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.03, page.text
+
+
+def test_korean_page_cer_within_10_percent(pipeline):
+    rel = "data/eval/ocr/tesseract_kor_lines_page.png"
+    page = pipeline(rgb(shared(rel)), lang="ko")
+    assert len(page.lines) == 10
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.10, page.text
+
+
+def test_mixed_page_auto_reads_each_line_in_its_script(pipeline):
+    rel = "data/eval/ocr/pororo_test_image_3.jpg"
+    page = pipeline(rgb(shared(rel)), lang="auto")
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.05, page.text
+    langs = {line.text.split()[0]: line.lang for line in page.lines}
+    assert langs["Life"] == "en" and langs["인생은"] == "ko"
+    assert {line.engine for line in page.lines} == {"ppocr", "tesseract"}
+
+
+@pytest.mark.parametrize("rel", ["models/testdata/ocr_korean_line.jpg",
+                                 "data/eval/ocr/tesseract_kor_line_048.png"])
+def test_korean_lines(pipeline, rel):
+    page = pipeline(rgb(shared(rel)))
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.10, page.text
+
+
+def test_tight_word_crop_is_read_as_one_line(pipeline):
+    rel = "data/eval/ocr/paddleocr_korean_word_1.jpg"  # 181×48, the detector finds no line
+    image = rgb(shared(rel))
+    assert image.shape[:2] == (48, 181)
+    page = pipeline(image, lang="ko")
+    assert len(page.lines) == 1
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.25, page.text  # one jamo off at most
+    assert page.lines[0].box == [0.0, 0.0, 180.0, 47.0]
+
+
+def test_lines_geometry(pipeline):
+    image = rgb(shared("data/eval/ocr/tesseract_phototest.png"))
+    page = pipeline(image, lang="en")
+    assert (page.width, page.height) == (640, 480) and len(page.lines) == 8
+    for line in page.lines:
+        quad = np.array(line.quad)
+        x1, y1, x2, y2 = line.box
+        assert quad.shape == (4, 2) and 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 480
+        assert quad[0, 0] < quad[1, 0] and quad[0, 1] < quad[3, 1]  # clockwise from top-left
+        assert 0.5 <= line.score <= 1.0
+    ys = [line.box[1] for line in page.lines]
+    assert ys == sorted(ys)  # reading order
+
+
+def test_duplicate_lines_are_kept(pipeline):
+    line = rgb(shared("data/eval/ocr/rapidocr_en_rec.jpg"))
+    gap = np.full((20, line.shape[1], 3), 255, np.uint8)
+    page = pipeline(np.vstack([gap, line, gap, line, gap]), lang="en")
+    texts = [ln.text for ln in page.lines]
+    assert len(texts) == 2 and texts[0] == texts[1]
+
+
+def test_min_score_filters(pipeline):
+    image = rgb(shared("data/eval/ocr/easyocr_korean.png"))
+    everything = pipeline(image, min_score=0.0)
+    strict = pipeline(image, min_score=0.95)
+    assert len(strict.lines) < len(everything.lines)
+    assert all(line.score >= 0.95 for line in strict.lines)
+
+
+def test_english_only_mode_never_calls_tesseract(pipeline):
+    page = pipeline(rgb(shared("models/testdata/ocr_korean_line.jpg")), lang="en")
+    assert all(line.engine == "ppocr" for line in page.lines)
+
+
+def test_ocr_endpoint_on_pdf_pages(client):
+    page_png = shared("data/eval/ocr/tesseract_phototest.png")
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=640 * 72 / 100, height=480 * 72 / 100)
+        page.insert_image(page.rect, filename=str(page_png))
+    r = client.post("/ocr", files={"file": ("scan.pdf", doc.tobytes(), "application/pdf")},
+                    data={"pages": "2", "dpi": "100", "lang": "en"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [p["page"] for p in body["pages"]] == [2] and body["pages"][0]["dpi"] == 100
+    assert cer(body["pages"][0]["text"],
+               TRUTH["data/eval/ocr/tesseract_phototest.png"]["text"]) <= 0.03
+    assert body["timings_ms"]["detect"] > 0
+
+
+def test_ocr_endpoint_multipart_options_are_applied(client):
+    data = (SHARED / "models/testdata/ocr_korean_line.jpg").read_bytes()
+    en = client.post("/ocr", files={"file": ("k.jpg", data)}, data={"lang": "en"}).json()
+    ko = client.post("/ocr", files={"file": ("k.jpg", data)}, data={"lang": "ko"}).json()
+    assert "기술로" in ko["pages"][0]["text"] and "기술로" not in en["pages"][0]["text"]
+    strict = client.post("/ocr", files={"file": ("k.jpg", data)},
+                         data={"lang": "en", "min_score": "0.99"}).json()
+    assert strict["pages"][0]["lines"] == []

@@ -1,0 +1,120 @@
+"""Integration: the real uwsgi.ini under uWSGI on a free loopback port, real HTTP requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from api.metrics import cer
+from api.serve import uwsgi_command
+from api.settings import REPO_ROOT, Settings
+
+from .conftest import TRUTH, shared
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                     f"{value}\r\n".encode())
+    for name, (filename, data) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                     f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                     .encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _post(url: str, fields: dict, files: dict):
+    body, ctype = _multipart(fields, files)
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.headers.get("Content-Type"), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), json.loads(e.read())
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "PRISM_PORT": str(port), "PRISM_HOST": "127.0.0.1",
+           "PRISM_PROCESSES": "2", "PRISM_THREADS": "2", "PRISM_MAX_UPLOAD_BYTES": "2000000"}
+    argv = uwsgi_command(Settings.from_env(env))
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+        assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-3000:]
+    else:
+        proc.kill()
+        pytest.fail("uWSGI did not answer /health within 60 s")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_health_under_uwsgi(server):
+    with urllib.request.urlopen(server + "/health", timeout=5) as r:
+        assert json.loads(r.read())["status"] == "ok"
+
+
+def test_ocr_real_page_under_uwsgi(server):
+    rel = "data/eval/ocr/tesseract_phototest.png"
+    status, _, body = _post(server + "/ocr", {"lang": "auto"},
+                            {"file": ("phototest.png", shared(rel).read_bytes())})
+    assert status == 200
+    assert cer(body["pages"][0]["text"], TRUTH[rel]["text"]) <= 0.03
+
+
+def test_korean_under_uwsgi(server):
+    rel = "models/testdata/ocr_korean_line.jpg"
+    status, _, body = _post(server + "/ocr", {}, {"file": ("k.jpg", shared(rel).read_bytes())})
+    assert status == 200
+    assert cer(body["pages"][0]["text"], TRUTH[rel]["text"]) <= 0.10
+
+
+def test_oversize_upload_is_413_problem(server):
+    data = shared("data/eval/ocr/easyocr_english.png").read_bytes()  # 1.7 MB
+    big = data + data  # 3.4 MB > 2 MB limit
+    status, ctype, body = _post(server + "/ocr", {}, {"file": ("big.png", big)})
+    assert status == 413 and ctype.startswith("application/problem+json")
+    assert body["status"] == 413
+
+
+def test_bad_input_then_good_input_same_server(server):
+    status, _, _ = _post(server + "/ocr", {}, {"file": ("x.png", b"\x89PNG\r\n\x1a\nbroken")})
+    assert status == 422
+    rel = "data/eval/ocr/rapidocr_en_rec.jpg"
+    status, _, body = _post(server + "/ocr", {"lang": "en"}, {"file": ("l.jpg", shared(rel).read_bytes())})
+    assert status == 200 and cer(body["pages"][0]["text"], TRUTH[rel]["text"]) <= 0.03
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-v"]))
