@@ -7,9 +7,14 @@ the fixed choices; this fills its ``%(prism_*)`` placeholders so every default s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from .settings import REPO_ROOT, Settings
@@ -33,6 +38,52 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
     for key, value in placeholders.items():
         argv += ["--set-ph", f"{key}={value}"]
     return argv + list(extra or [])
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(env: dict[str, str] | None = None, timeout_s: float = 60.0):
+    """Run uWSGI in the background on a free loopback port until the ``with`` block ends.
+
+    Args: ``env`` extra ``PRISM_*`` variables. Yields the base URL (``http://127.0.0.1:P``)
+    once ``/health`` answers. Raises ``RuntimeError`` (with uWSGI's last output) when it
+    exits or does not answer within ``timeout_s``. Used by tests and the benchmark.
+    """
+    port = free_port()
+    full_env = {**os.environ, **(env or {}), "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
+    argv = uwsgi_command(Settings.from_env(full_env))
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace")[-3000:]
+                raise RuntimeError(f"uWSGI exited with {proc.returncode}:\n{output}")
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uWSGI did not answer /health within {timeout_s:g} s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def main() -> None:

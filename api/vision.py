@@ -55,25 +55,71 @@ def crop_quad(image: np.ndarray, quad: np.ndarray, rotate_vertical: bool = True)
     return np.ascontiguousarray(crop)
 
 
-def reading_order(boxes: list[list[float]], row_overlap: float = 0.5) -> list[list[int]]:
-    """Group ``xyxy`` boxes into rows and order them top-to-bottom, left-to-right.
-
-    Two boxes share a row when their vertical overlap is at least ``row_overlap`` of the
-    shorter box's height. Returns a list of rows, each a list of indices into ``boxes``.
-    """
-    order = sorted(range(len(boxes)), key=lambda i: (boxes[i][1] + boxes[i][3]) / 2)
+def _rows(indices: list[int], boxes: list[list[float]], row_overlap: float) -> list[list[int]]:
+    """Group boxes whose vertical overlap is ≥ ``row_overlap`` × the shorter height."""
     rows: list[list[int]] = []
-    for i in order:
+    for i in sorted(indices, key=lambda k: (boxes[k][1] + boxes[k][3]) / 2):
         y1, y2 = boxes[i][1], boxes[i][3]
-        placed = False
         for row in rows:
             ry1 = min(boxes[j][1] for j in row)
             ry2 = max(boxes[j][3] for j in row)
-            overlap = min(y2, ry2) - max(y1, ry1)
-            if overlap >= row_overlap * min(y2 - y1, ry2 - ry1):
+            if min(y2, ry2) - max(y1, ry1) >= row_overlap * min(y2 - y1, ry2 - ry1):
                 row.append(i)
-                placed = True
                 break
-        if not placed:
+        else:
             rows.append([i])
     return [sorted(row, key=lambda j: boxes[j][0]) for row in rows]
+
+
+def _widest_gap(indices: list[int], boxes: list[list[float]], axis: int,
+                min_share: float = 0.0):
+    """The widest empty band along ``axis`` (0 = x, 1 = y) as ``(width, split position)``.
+
+    Boxes shorter along ``axis`` than ``min_share`` × the group's extent are ignored, so a
+    short caption sitting in a column gutter does not hide the gutter.
+    """
+    lo_all = min(boxes[i][axis] for i in indices)
+    hi_all = max(boxes[i][axis + 2] for i in indices)
+    floor = min_share * (hi_all - lo_all)
+    spans = sorted((boxes[i][axis], boxes[i][axis + 2]) for i in indices
+                   if boxes[i][axis + 2] - boxes[i][axis] >= floor)
+    if len(spans) < 2:
+        return 0.0, None
+    best, reach = (0.0, None), spans[0][1]
+    for lo, hi in spans[1:]:
+        if lo - reach > best[0]:
+            best = (lo - reach, (lo + reach) / 2)
+        reach = max(reach, hi)
+    return best
+
+
+def reading_order(boxes: list[list[float]], row_overlap: float = 0.5) -> list[list[int]]:
+    """Order ``xyxy`` boxes for reading: columns left to right, rows top to bottom.
+
+    Recursive XY-cut (Nagy & Seth, 1984): the set is split at its widest empty band, a
+    horizontal one (top part first) or a vertical one (left part first), until no band
+    is wider than half the median box height. Vertical bands are found among boxes at least
+    a quarter of the group's width, so captions in a gutter do not block a column split;
+    every box goes to the side of its centre. each remaining group is split into rows
+    (vertical overlap ≥ ``row_overlap`` of the shorter box), read left to right.
+    Returns a list of rows, each a list of indices into ``boxes``.
+    """
+    if not boxes:
+        return []
+    heights = sorted(b[3] - b[1] for b in boxes)
+    min_gap = 0.5 * heights[len(heights) // 2]
+
+    def cut(indices: list[int]) -> list[list[int]]:
+        if len(indices) > 1:
+            x_gap, x_at = _widest_gap(indices, boxes, 0, min_share=0.25)
+            y_gap, y_at = _widest_gap(indices, boxes, 1)
+            gap, axis, at = max((x_gap, 0, x_at), (y_gap, 1, y_at))
+            if gap > min_gap:
+                centre = [(boxes[i][axis] + boxes[i][axis + 2]) / 2 for i in indices]
+                first = [i for i, c in zip(indices, centre) if c <= at]
+                rest = [i for i, c in zip(indices, centre) if c > at]
+                if first and rest:
+                    return cut(first) + cut(rest)
+        return _rows(indices, boxes, row_overlap)
+
+    return cut(list(range(len(boxes))))

@@ -183,3 +183,11 @@ def test_worker_survives_bad_input(client):
         assert client.post("/ocr", files={"file": ("x", data)}).status_code in (400, 413, 415, 422)
     r = client.post("/ocr", files={"file": ("p.png", PAGE.read_bytes())}, data={"lang": "en"})
     assert r.status_code == 200 and "lazy fox" in r.json()["pages"][0]["text"]
+
+
+def test_request_past_deadline_is_504(make_client):
+    """A 3300-px page takes far longer than 0.2 s to OCR: the deadline answers 504."""
+    c = make_client(request_timeout_s=0.2)
+    data = shared("data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
+    body = assert_problem(c.post("/ocr", files={"file": ("big.png", data)}), 504)
+    assert "0.2 s" in body["detail"]

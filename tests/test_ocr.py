@@ -116,3 +116,19 @@ def test_ocr_endpoint_multipart_options_are_applied(client):
     strict = client.post("/ocr", files={"file": ("k.jpg", data)},
                          data={"lang": "en", "min_score": "0.99"}).json()
     assert strict["pages"][0]["lines"] == []
+
+
+def test_upside_down_page_is_turned(pipeline):
+    rel = "data/eval/ocr/tesseract_phototest.png"
+    page = pipeline(np.ascontiguousarray(rgb(shared(rel))[::-1, ::-1]), lang="en")
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.03, page.text
+
+
+def test_two_column_page_reads_column_by_column(pipeline):
+    page = pipeline(rgb(shared("data/eval/ocr/tesseract_unlv_8087_054.3B.png")), lang="en")
+    text = page.text
+    assert len(page.lines) > 100
+    left = [text.index(s) for s in ("This is Greater Serbia", "On returning to the region",
+                                    "the Greco-Roman city")]
+    right = text.index("need receives flour")
+    assert left == sorted(left) and max(left) < right

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -15,16 +11,9 @@ import uuid
 import pytest
 
 from api.metrics import cer
-from api.serve import uwsgi_command
-from api.settings import REPO_ROOT, Settings
+from api.serve import running
 
 from .conftest import TRUTH, shared
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
@@ -53,31 +42,9 @@ def _post(url: str, fields: dict, files: dict):
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "PRISM_PORT": str(port), "PRISM_HOST": "127.0.0.1",
-           "PRISM_PROCESSES": "2", "PRISM_THREADS": "2", "PRISM_MAX_UPLOAD_BYTES": "2000000"}
-    argv = uwsgi_command(Settings.from_env(env))
-    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-        assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-3000:]
-    else:
-        proc.kill()
-        pytest.fail("uWSGI did not answer /health within 60 s")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running({"PRISM_PROCESSES": "2", "PRISM_THREADS": "2",
+                  "PRISM_MAX_UPLOAD_BYTES": "2000000"}) as base:
+        yield base
 
 
 def test_health_under_uwsgi(server):

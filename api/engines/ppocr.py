@@ -68,12 +68,13 @@ class PPOCREngine:
             return np.zeros((0, 4, 2), np.float32), np.zeros((0,), np.float32)
         return np.asarray(out.boxes, np.float32), np.asarray(out.scores, np.float32)
 
-    def upright(self, crops_bgr: list[np.ndarray]) -> list[np.ndarray]:
-        """Rotate upside-down line crops by 180° (PP-OCR 0/180 classifier, threshold 0.9)."""
+    def orientation(self, crops_bgr: list[np.ndarray]) -> list[tuple[int, float]]:
+        """Per-crop rotation ``(0 or 180, score 0–1)`` from the PP-OCR 0/180 line classifier."""
         if not crops_bgr:
             return []
         with self._lock:
-            return list(self.classifier(crops_bgr).img_list)
+            out = self.classifier(crops_bgr)
+        return [(180 if "180" in label else 0, float(score)) for label, score in out.cls_res]
 
     def recognize(self, crops_bgr: list[np.ndarray]) -> list[tuple[str, float]]:
         """Recognise text-line crops (BGR uint8). Returns ``(text, score 0–1)`` per crop."""

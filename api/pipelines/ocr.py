@@ -62,9 +62,16 @@ class OcrPage:
 
     @property
     def text(self) -> str:
-        """Lines in reading order: same-row lines joined by a space, rows by newlines."""
-        rows = reading_order([line.box for line in self.lines])
-        return "\n".join(" ".join(self.lines[i].text for i in row) for row in rows)
+        """``lines`` (already in reading order) joined: a line that shares its row with the
+        previous one (vertical overlap ≥ half the shorter line) follows a space, else a newline."""
+        parts: list[str] = []
+        for prev, line in zip([None, *self.lines], self.lines):
+            if prev is not None:
+                overlap = min(prev.box[3], line.box[3]) - max(prev.box[1], line.box[1])
+                shorter = min(prev.box[3] - prev.box[1], line.box[3] - line.box[1])
+                parts.append(" " if overlap >= 0.5 * shorter else "\n")
+            parts.append(line.text)
+        return "".join(parts)
 
     def as_dict(self) -> dict:
         """JSON-ready dict (``lines`` already in reading order)."""
@@ -131,6 +138,19 @@ class OcrPipeline:
             out[i] = tess.recognize(self._tess_input(crops[i]))
         return out
 
+    def _upside_down(self, crops: list[np.ndarray], timings: Timings) -> bool:
+        """Page-level vote of the PP-OCR 0/180 line classifier: the page is upside down only
+        when most lines are confidently 180°. Per-line decisions misfire on quotation marks
+        and on Hangul (the classifier was trained on Chinese), so no single line is flipped.
+        """
+        if not crops:
+            return False
+        with timings.stage("orientation"):
+            votes = self.registry.get("ocr-ppocrv6").orientation(
+                [c[:, :, ::-1].copy() for c in crops])
+        flipped = sum(1 for angle, score in votes if angle == 180 and score >= 0.9)
+        return flipped > len(votes) / 2
+
     def _recognize(self, crops: list[np.ndarray], lang: str, timings: Timings,
                    deadline: Deadline) -> list[tuple[str, float, str]]:
         """Read RGB line crops; returns ``(text, score, engine)`` per crop (see module doc)."""
@@ -138,8 +158,8 @@ class OcrPipeline:
         if lang != "ko":
             ppocr = self.registry.get("ocr-ppocrv6")
             with timings.stage("recognize"):
-                upright = ppocr.upright([c[:, :, ::-1].copy() for c in crops])
-                results = [(t, s, "ppocr") for t, s in ppocr.recognize(upright)]
+                bgr = [c[:, :, ::-1].copy() for c in crops]
+                results = [(t, s, "ppocr") for t, s in ppocr.recognize(bgr)]
             deadline.check()
         if lang == "ko":
             todo = list(range(len(crops)))
@@ -150,8 +170,6 @@ class OcrPipeline:
             todo = []
         if not todo:
             return results
-        # Tesseract gets the crops as detected: PP-OCR's 0/180 classifier, trained on Chinese,
-        # flips some Hangul lines.
         with timings.stage("recognize_ko"):
             korean = self._read_korean(crops, todo, deadline)
         if lang == "ko":
@@ -183,6 +201,12 @@ class OcrPipeline:
         deadline.check()
         with timings.stage("crop"):
             crops = [crop_quad(image, q) for q in quads]
+        turned = lang != "ko" and self._upside_down(crops, timings)
+        if turned:  # read the page the right way up; coordinates are mapped back below
+            image = np.ascontiguousarray(image[::-1, ::-1])
+            quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
+                              for q in quads])
+            crops = [crop_quad(image, q) for q in quads]
         results = self._recognize(crops, lang, timings, deadline) if crops else []
         mean = sum(r[1] for r in results) / len(results) if results else 0.0
         single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
@@ -192,9 +216,12 @@ class OcrPipeline:
                 quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
                 results = [whole]
         with timings.stage("postprocess"):
-            lines = [OcrLine(text=t, score=s, quad=q.tolist(), box=quad_to_xyxy(q),
-                             lang=_script(t), engine=e)
-                     for q, (t, s, e) in zip(quads, results) if t.strip() and s >= min_score]
-            order = [i for row in reading_order([ln.box for ln in lines]) for i in row]
-            lines = [lines[i] for i in order]
+            kept = [(q, r) for q, r in zip(quads, results) if r[0].strip() and r[1] >= min_score]
+            order = [i for row in reading_order([quad_to_xyxy(q) for q, _ in kept]) for i in row]
+            lines = []
+            for q, (t, s, e) in (kept[i] for i in order):
+                if turned:  # back to the input's frame, still starting at the text's top-left
+                    q = np.array([w - 1, h - 1], np.float32) - q
+                lines.append(OcrLine(text=t, score=s, quad=q.tolist(), box=quad_to_xyxy(q),
+                                     lang=_script(t), engine=e))
         return OcrPage(page=page, width=w, height=h, lines=lines)
