@@ -92,3 +92,11 @@ def test_settings_from_env():
     assert s.intra_op_threads >= 1
     with pytest.raises(ValueError, match="PRISM_PORT"):
         Settings.from_env({"PRISM_PORT": "eighty"})
+
+
+def test_onnx_sessions_are_cpu_with_sized_threads(registry, settings):
+    engine = registry.get("ocr-ppocrv6")
+    for part in (engine.detector, engine.classifier, engine.recognizer):
+        session = part.session.session
+        assert session.get_providers() == ["CPUExecutionProvider"]
+        assert session.get_session_options().intra_op_num_threads == settings.intra_op_threads
