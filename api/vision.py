@@ -123,3 +123,62 @@ def reading_order(boxes: list[list[float]], row_overlap: float = 0.5) -> list[li
         return _rows(indices, boxes, row_overlap)
 
     return cut(list(range(len(boxes))))
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """Greedy non-maximum suppression (OpenCV ``dnn.NMSBoxes``).
+
+    Args: ``boxes`` ``(N, 4)`` xyxy; ``scores`` ``(N,)``; ``iou`` overlap above which the
+    weaker box is dropped. Returns indices of kept boxes, best first.
+    """
+    if len(boxes) == 0:
+        return np.zeros(0, int)
+    b = np.asarray(boxes, np.float32)
+    xywh = np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), np.asarray(scores, np.float32).tolist(), 0.0, iou)
+    return np.asarray(keep, int).reshape(-1)
+
+
+def box_iou(a: list[float], b: list[float]) -> float:
+    """Intersection over union of two xyxy boxes (0–1)."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def crop_box(image: np.ndarray, box: list[float], pad: int = 0) -> np.ndarray:
+    """Crop ``image`` to an xyxy ``box`` (pixels) grown by ``pad``, clipped to the image."""
+    h, w = image.shape[:2]
+    x1, y1 = max(0, int(box[0]) - pad), max(0, int(box[1]) - pad)
+    x2, y2 = min(w, int(np.ceil(box[2])) + pad), min(h, int(np.ceil(box[3])) + pad)
+    return image[y1:y2, x1:x2]
+
+
+def draw_boxes(image: np.ndarray, boxes: list[list[float]], labels: list[str]) -> np.ndarray:
+    """Return a copy of an RGB image with labelled xyxy boxes drawn (one colour per label)."""
+    out = image.copy()
+    palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+               (70, 240, 240), (240, 50, 230), (128, 128, 0)]
+    names = sorted(set(labels))
+    scale = max(0.5, min(out.shape[:2]) / 1000)
+    thick = max(2, int(round(2 * scale)))
+    for box, label in zip(boxes, labels):
+        colour = palette[names.index(label) % len(palette)]
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, thick)
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thick)
+        ty = max(th + base, y1)
+        cv2.rectangle(out, (x1, ty - th - base), (x1 + tw + 4, ty), colour, -1)
+        cv2.putText(out, label, (x1 + 2, ty - base), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
+                    (255, 255, 255), thick, cv2.LINE_AA)
+    return out
+
+
+def ink_mask(image: np.ndarray) -> np.ndarray:
+    """Boolean ``(H, W)`` mask of dark (ink) pixels: Otsu threshold on grayscale, capped at 200
+    so faint paper texture on near-blank pages never counts as ink."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return gray < min(threshold, 200)

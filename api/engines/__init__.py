@@ -1,5 +1,5 @@
 """Model engines, one module per model family; :data:`ALL_SPECS` feeds the registry."""
 
-from . import ppocr, tesseract
+from . import layout, ppocr, tesseract
 
-ALL_SPECS = (ppocr.SPEC, tesseract.SPEC)
+ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC)
