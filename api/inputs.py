@@ -44,11 +44,13 @@ class Page:
 
 @dataclass
 class Document:
-    """A decoded input: ``filename`` as sent (or ``image``), ``kind`` from magic bytes."""
+    """A decoded input: ``filename`` as sent (or ``image``), ``kind`` from magic bytes;
+    ``data`` keeps a PDF's bytes for pipelines that read its objects (``None`` for images)."""
 
     filename: str
     kind: str
     pages: list[Page]
+    data: bytes | None = None
 
 
 def sniff(data: bytes) -> str | None:
@@ -344,7 +346,7 @@ def load_document(data: bytes, filename: str, settings: Settings, *, allow_pdf: 
     if kind == "pdf":
         if not allow_pdf:
             raise UnsupportedMediaType("This endpoint takes images, not PDFs.")
-        return Document(filename, "pdf", render_pdf(data, settings, pages, dpi))
+        return Document(filename, "pdf", render_pdf(data, settings, pages, dpi), data)
     if kind is None:
         raise UnsupportedMediaType(
             "The file is not a supported image (PNG, JPEG, WebP, TIFF, BMP, GIF)"

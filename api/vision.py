@@ -182,3 +182,17 @@ def ink_mask(image: np.ndarray) -> np.ndarray:
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return gray < min(threshold, 200)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB ``(H, W, 3)`` or RGBA ``(H, W, 4)`` uint8 image (OpenCV encoder)."""
+    if image.ndim == 3 and image.shape[2] == 4:
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    elif image.ndim == 3:
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    else:
+        bgr = image
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:  # pragma: no cover - OpenCV only fails on invalid arrays
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()

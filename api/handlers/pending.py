@@ -14,7 +14,6 @@ def _pending(name: str):
     return handler
 
 
-extract = _pending("extract")
 cut = _pending("cut")
 stamps = _pending("stamps")
 generate_text = _pending("generate-text")
