@@ -86,7 +86,9 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    if image.mode != "RGB":  # convert() copies even when the mode already matches
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image))
 
 
 def decode_image(data: bytes, settings: Settings) -> np.ndarray:
@@ -112,7 +114,7 @@ def decode_image(data: bytes, settings: Settings) -> np.ndarray:
                     f"the limit is {settings.max_image_mp:g} MP.")
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no copy when upright
     except PayloadTooLarge:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

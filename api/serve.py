@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -48,24 +49,29 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(env: dict[str, str] | None = None, timeout_s: float = 60.0):
+def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
+            log_path: str | None = None):
     """Run uWSGI in the background on a free loopback port until the ``with`` block ends.
 
     Args: ``env`` extra ``PRISM_*`` variables. Yields the base URL (``http://127.0.0.1:P``)
-    once ``/health`` answers. Raises ``RuntimeError`` (with uWSGI's last output) when it
+    once ``/health`` answers; uWSGI's log goes to ``log_path`` (default: a temporary file).
+    Raises ``RuntimeError`` (with uWSGI's last output) when it
     exits or does not answer within ``timeout_s``. Used by tests and the benchmark.
     """
     port = free_port()
     full_env = {**os.environ, **(env or {}), "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
     argv = uwsgi_command(Settings.from_env(full_env))
+    # uWSGI's log goes to a file: an unread pipe fills up and blocks the workers.
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
-                output = proc.stdout.read().decode(errors="replace")[-3000:]
+                log.seek(0)
+                output = log.read().decode(errors="replace")[-3000:]
                 raise RuntimeError(f"uWSGI exited with {proc.returncode}:\n{output}")
             try:
                 with urllib.request.urlopen(base + "/health", timeout=2) as response:
@@ -84,6 +90,7 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def main() -> None:

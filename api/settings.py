@@ -28,8 +28,10 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address uWSGI binds its HTTP socket to.")
     port: int = _setting(8000, "HTTP port of uWSGI.")
-    processes: int = _setting(1, "uWSGI worker processes (each loads its own models).")
-    threads: int = _setting(2, "Threads per worker; inference is serialised per model by a lock.")
+    processes: int = _setting(2, "uWSGI worker processes (each loads its own models).")
+    threads: int = _setting(
+        1, "Threads per worker. Keep 1: uWSGI 2.0.31 fires harakiri on healthy threaded "
+           "workers (measured: a 4 s request killed with harakiri = 3000 s).")
     models_dir: str = _setting(str(REPO_ROOT / "models"), "Folder of fetched model files.")
     model_mirror: str = _setting(
         str(REPO_ROOT.parent / "shared" / "models"),

@@ -1,5 +1,8 @@
 """Benchmark (not a test): raw pipeline vs HTTP through uWSGI, and /ocr vs a bare RapidOCR call.
 
+"Raw" is the same bytes processed in this process (decode + pipeline), "HTTP" the request
+through uWSGI, a2wsgi, Connexion and Flask.
+
 Usage: python bench/bench.py [--runs 7]. Prints a Markdown table and writes bench/results.md.
 Inputs are real pages from ../shared. Figures are p50 over ``--runs`` after one warm-up.
 """
@@ -22,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.engines import ALL_SPECS  # noqa: E402
 from api.inputs import decode_image  # noqa: E402
+from api.inputs import render_pdf  # noqa: E402
+from api.pipelines.extract import ExtractPipeline, pdf_hints  # noqa: E402
 from api.pipelines.ocr import OcrPipeline  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from api.serve import running  # noqa: E402
@@ -89,7 +94,7 @@ def bench_ocr(runs: int, base: str) -> list[dict]:
     for lang, rel in OCR_PAGES:
         data = (SHARED / rel).read_bytes()
         image = decode_image(data, settings)
-        raw = p50(lambda: pipeline(image, lang=lang), runs)
+        raw = p50(lambda: pipeline(decode_image(data, settings), lang=lang), runs)
         http_ms = p50(lambda: client.post_file("/ocr", data, {"lang": lang}), runs)
         row = {"endpoint": "/ocr", "input": f"{Path(rel).name} ({lang}, "
                                             f"{image.shape[1]}×{image.shape[0]})",
@@ -101,16 +106,60 @@ def bench_ocr(runs: int, base: str) -> list[dict]:
     return rows
 
 
+def _ten_page_pdf() -> bytes:
+    """10 scanned-style A4 pages at 300 dpi (JPEG), from ImgExtract's patent pages."""
+    import io
+
+    import pymupdf
+    from PIL import Image
+
+    doc = pymupdf.open()
+    samples = sorted((SHARED / "data/seeds/imgextract/test/samples").glob("[2-6].png"))
+    for i in range(10):
+        image = Image.open(samples[i % len(samples)]).convert("L")
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=90)
+        page = doc.new_page(width=595, height=842)
+        page.insert_image(page.rect, stream=buf.getvalue())
+    return doc.tobytes(deflate=True)
+
+
+def bench_extract(runs: int, base: str) -> list[dict]:
+    settings = Settings.from_env()
+    pipeline = ExtractPipeline(Registry(ALL_SPECS, settings))
+    client = Client(base)
+    rows = []
+    page_png = (SHARED / "data/seeds/imgextract/test/samples/2.png").read_bytes()
+    raw = p50(lambda: pipeline(decode_image(page_png, settings)), runs)
+    http_ms = p50(lambda: client.post_file("/extract", page_png, {}), runs)
+    rows.append({"endpoint": "/extract", "input": "A4 page image 2480×3508 (300 dpi PNG)",
+                 "raw_ms": raw, "http_ms": http_ms, "ratio": http_ms / raw,
+                 "reference": "target ≤ 500 ms per page end to end"})
+    pdf = _ten_page_pdf()
+
+    def raw_pdf():
+        for page in render_pdf(pdf, settings, dpi=200):
+            pipeline(page.image, hints=pdf_hints(pdf, page.page - 1, 200))
+
+    raw = p50(raw_pdf, max(3, runs // 2))
+    http_ms = p50(lambda: client.post_file("/extract", pdf, {"dpi": 200}), max(3, runs // 2))
+    rows.append({"endpoint": "/extract", "input": "10-page scanned PDF at 200 dpi",
+                 "raw_ms": raw, "http_ms": http_ms, "ratio": http_ms / raw,
+                 "reference": f"{http_ms / 10:.0f} ms per page end to end"})
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    with running({"PRISM_PRELOAD": "all"}) as base:
-        rows = bench_ocr(args.runs, base)
+    log = REPO_ROOT / "bench" / "uwsgi.log"
+    with running({"PRISM_PRELOAD": "all"}, log_path=str(log)) as base:
+        rows = bench_ocr(args.runs, base) + bench_extract(args.runs, base)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
     lines = [f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; "
-             f"uWSGI 1 process × 2 threads; p50 of {args.runs} runs after a warm-up.", "",
+             f"uWSGI 2 processes × 1 thread (ONNX Runtime 1 thread each); p50 of {args.runs} runs after a warm-up.", "",
              "| endpoint | input | raw pipeline ms | HTTP via uWSGI ms | HTTP/raw | reference |",
              "|---|---|---:|---:|---:|---|"]
     for r in rows:

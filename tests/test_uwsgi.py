@@ -42,7 +42,7 @@ def _post(url: str, fields: dict, files: dict):
 
 @pytest.fixture(scope="module")
 def server():
-    with running({"PRISM_PROCESSES": "2", "PRISM_THREADS": "2",
+    with running({"PRISM_PROCESSES": "2", "PRISM_THREADS": "1",
                   "PRISM_MAX_UPLOAD_BYTES": "2000000"}) as base:
         yield base
 

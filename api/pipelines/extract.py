@@ -340,11 +340,11 @@ def pdf_hints(data: bytes, page_index: int, dpi: int) -> list[tuple[str, list[fl
     with pymupdf.open(stream=data, filetype="pdf") as doc:
         page = doc.load_page(page_index)
         area = page.rect.width * page.rect.height
-        tables = [list(t.bbox) for t in page.find_tables().tables]
-        hints += [("table", t) for t in tables]
         images = [list(info["bbox"]) for info in page.get_image_info()]
         if any((r[2] - r[0]) * (r[3] - r[1]) >= 0.9 * area for r in images):
-            return []  # a scanned page: the image is the page
+            return []  # a scanned page: the image is the page (and find_tables is slow)
+        tables = [list(t.bbox) for t in page.find_tables().tables]
+        hints += [("table", t) for t in tables]
         for r in images + [list(r) for r in page.cluster_drawings()]:
             w, h = r[2] - r[0], r[3] - r[1]
             if w * h >= 0.9 * area:
