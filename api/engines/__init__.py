@@ -1,5 +1,5 @@
 """Model engines, one module per model family; :data:`ALL_SPECS` feeds the registry."""
 
-from . import layout, ppocr, tesseract
+from . import isnet, layout, ppocr, tesseract, yolox
 
-ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC)
+ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC, yolox.SPEC, isnet.SPEC)

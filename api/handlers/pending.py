@@ -14,6 +14,5 @@ def _pending(name: str):
     return handler
 
 
-cut = _pending("cut")
 stamps = _pending("stamps")
 generate_text = _pending("generate-text")
