@@ -211,3 +211,10 @@ def letterbox(image: np.ndarray, size: int, pad_value: int = 114) -> tuple[np.nd
     canvas = np.full((size, size, image.shape[2]), pad_value, np.uint8)
     canvas[:resized.shape[0], :resized.shape[1]] = resized
     return canvas, scale
+
+
+def clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Clip ``(N, 4)`` xyxy boxes to an image of ``width`` × ``height`` pixels (in place)."""
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+    return boxes

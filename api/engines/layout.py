@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..registry import ModelSpec
-from ..vision import nms
+from ..vision import clip_boxes, nms
 from .onnx import cpu_session
 
 MODEL = "extract/layout_cdla.onnx"
@@ -81,8 +81,7 @@ class LayoutEngine:
         scores_all = np.concatenate(all_scores)
         sx, sy = width / INPUT_HW[1], height / INPUT_HW[0]
         boxes = boxes * np.array([sx, sy, sx, sy], np.float32)
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        clip_boxes(boxes, width, height)
         out_b, out_s, out_c = [], [], []
         for cls in range(scores_all.shape[1]):
             mask = scores_all[:, cls] >= min_score

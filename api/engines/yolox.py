@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..registry import ModelSpec
-from ..vision import letterbox, nms
+from ..vision import clip_boxes, letterbox, nms
 from .onnx import cpu_session
 
 MODEL = "cut/yolox_nano.onnx"
@@ -68,8 +68,7 @@ class YoloxEngine:
         wh = np.exp(out[:, 2:4]) * self._stride
         boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1) / scale
         h, w = image.shape[:2]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+        clip_boxes(boxes, w, h)
         scores = out[:, 4:5] * out[:, 5:]
         if class_ids is None:
             cells = np.arange(len(scores))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from ..errors import GatewayTimeout
 
@@ -49,3 +50,17 @@ class Timings:
         out = {k: round(v, 1) for k, v in self.ms.items()}
         out["total"] = round(sum(self.ms.values()), 1)
         return out
+
+
+@dataclass
+class Detection:
+    """A labelled region: ``cls`` class name, ``score`` 0–1, ``box`` xyxy pixels."""
+
+    cls: str
+    score: float
+    box: list[float]
+
+    def as_dict(self) -> dict:
+        """``{"class", "score", "box"}`` rounded for JSON."""
+        return {"class": self.cls, "score": round(float(self.score), 4),
+                "box": [round(float(v), 1) for v in self.box]}

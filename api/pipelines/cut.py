@@ -17,7 +17,7 @@ import numpy as np
 from ..engines.yolox import COCO_CLASSES
 from ..errors import BadRequest, Unprocessable
 from ..registry import Registry
-from .base import Deadline, Timings
+from .base import Deadline, Detection, Timings
 
 BOX_PAD = 0.10
 #: A matte covering less of its object's box than this is replaced by GrabCut.
@@ -39,24 +39,11 @@ def grabcut(crop: np.ndarray, box: tuple[int, int, int, int], iterations: int = 
 
 
 @dataclass
-class CutObject:
-    """One detected object: COCO ``cls``, ``score`` 0–1, ``box`` xyxy pixels of the input."""
-
-    cls: str
-    score: float
-    box: list[float]
-
-    def as_dict(self) -> dict:
-        return {"class": self.cls, "score": round(float(self.score), 4),
-                "box": [round(float(v), 1) for v in self.box]}
-
-
-@dataclass
 class CutResult:
     """``alpha`` float32 ``(H, W)`` 0–1 over the input image; ``objects`` the instances cut."""
 
     alpha: np.ndarray
-    objects: list[CutObject] = field(default_factory=list)
+    objects: list[Detection] = field(default_factory=list)
 
     def union_box(self) -> list[int]:
         """xyxy pixel box enclosing every cut object."""
@@ -123,7 +110,7 @@ class CutPipeline:
                     soft = grabcut(image[cy1:cy2, cx1:cx2], (bx1, by1, bx2, by2))
             region = alpha[cy1:cy2, cx1:cx2]
             np.maximum(region, soft * inside, out=region)
-            result.objects.append(CutObject(COCO_CLASSES[int(cls)], float(score),
+            result.objects.append(Detection(COCO_CLASSES[int(cls)], float(score),
                                             [float(v) for v in box]))
         return result
 

@@ -25,7 +25,7 @@ import numpy as np
 from ..engines.layout import CLASSES
 from ..registry import Registry
 from ..vision import box_iou, ink_mask
-from .base import Deadline, Timings
+from .base import Deadline, Detection, Timings
 
 TARGETS = ("figure", "table", "equation")
 #: A figure covering at least this share of the page is a mis-detected page.
@@ -35,26 +35,14 @@ WEAK_FIGURE = 0.7
 
 
 @dataclass
-class Item:
-    """One extracted region: ``cls`` ∈ :data:`TARGETS`, ``score`` 0–1, ``box`` xyxy pixels."""
-
-    cls: str
-    score: float
-    box: list[float]
-
-    def as_dict(self) -> dict:
-        return {"class": self.cls, "score": round(float(self.score), 4),
-                "box": [round(float(v), 1) for v in self.box]}
-
-
-@dataclass
 class ExtractPage:
-    """Items found on one page (``page`` 1-based; width/height pixels)."""
+    """Items found on one page (``page`` 1-based; width/height pixels); each item's ``cls``
+    is one of :data:`TARGETS`."""
 
     page: int
     width: int
     height: int
-    items: list[Item] = field(default_factory=list)
+    items: list[Detection] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"page": self.page, "width": self.width, "height": self.height,
@@ -151,7 +139,7 @@ def _long_lines(ink: np.ndarray, box: list[float]) -> tuple[np.ndarray, int]:
     return (horiz | vert).astype(bool), count
 
 
-def _drop_contained(items: list[Item]) -> list[Item]:
+def _drop_contained(items: list[Detection]) -> list[Detection]:
     """Drop an item whose box lies ≥ 80 % inside a larger item of the same class."""
     def area(b):
         return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
@@ -251,7 +239,7 @@ class ExtractPipeline:
         h, w = image.shape[:2]
         with timings.stage("layout"):
             boxes, scores, ids = self.registry.get("layout-cdla")(image, min_score=min_score)
-        items = [Item(CLASSES[c], float(s), [float(v) for v in b])
+        items = [Detection(CLASSES[c], float(s), [float(v) for v in b])
                  for b, s, c in zip(boxes, scores, ids) if CLASSES[c] in TARGETS]
         deadline.check()
         with timings.stage("refine"):
@@ -263,15 +251,15 @@ class ExtractPipeline:
         items.sort(key=lambda i: (round(i.box[1] / max(1, 0.02 * h)), i.box[0]))
         return ExtractPage(page=page, width=w, height=h, items=items)
 
-    def _refine(self, image, ink, items: list[Item], pad: int, deadline: Deadline) -> list[Item]:
+    def _refine(self, image, ink, items: list[Detection], pad: int, deadline: Deadline) -> list[Detection]:
         h, w = ink.shape
         page_area = float(h * w)
-        out: list[Item] = []
+        out: list[Detection] = []
         # 1. page-sized figures → the graphic regions inside them
         for item in items:
             b = item.box
             if item.cls == "figure" and (b[2] - b[0]) * (b[3] - b[1]) >= PAGE_SIZED * page_area:
-                out += [Item("figure", item.score, r) for r in self._graphic_regions(image, ink, b)]
+                out += [Detection("figure", item.score, r) for r in self._graphic_regions(image, ink, b)]
                 deadline.check()
             else:
                 out.append(item)
@@ -295,7 +283,7 @@ class ExtractPipeline:
         out = [i for i in out if id(i) not in dropped]
         # 3. split figures at gutters; 4. extend equations; 5. tighten everything to ink
         min_gap = max(8, int(0.03 * h))
-        refined: list[Item] = []
+        refined: list[Detection] = []
         for item in out:
             parts = _split_gutters(ink, item.box, min_gap) if item.cls == "figure" else [item.box]
             for part in parts:
@@ -307,12 +295,12 @@ class ExtractPipeline:
                 if (item.cls == "figure" and item.score < WEAK_FIGURE
                         and self._graphics(image, ink, tight).mean() < 0.01):
                     continue  # a weak "figure" that is all text and rules
-                refined.append(Item(item.cls, item.score, tight))
+                refined.append(Detection(item.cls, item.score, tight))
             deadline.check()
         return _drop_contained(refined)
 
     @staticmethod
-    def _apply_hints(items: list[Item], hints, ink, pad: int) -> list[Item]:
+    def _apply_hints(items: list[Detection], hints, ink, pad: int) -> list[Detection]:
         """Confirm, tighten or add items from born-digital PDF boxes."""
         for cls, box in hints:
             match = max((i for i in items if i.cls == cls), default=None,
@@ -322,7 +310,7 @@ class ExtractPipeline:
                 match.box = tight
                 match.score = max(match.score, 0.9)
             elif cls in ("table", "figure"):
-                items.append(Item(cls, 0.9, tight))
+                items.append(Detection(cls, 0.9, tight))
         return items
 
 
