@@ -45,6 +45,9 @@ class ModelSpec:
     memory_mb: int = 0
     accuracy: str = ""
     install: str = "make models"
+    #: Files (relative to the models folder) a model needs that are not in the manifest:
+    #: third-party snapshots too large to pin here, checked for presence only.
+    folder_files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -80,7 +83,8 @@ class Registry:
         return self._slots[name].spec
 
     def _problems(self, spec: ModelSpec, verify: bool) -> list[str]:
-        problems = []
+        problems = [f"{rel}: missing" for rel in spec.folder_files
+                    if not (self.models_dir / rel).exists()]
         for path in spec.files:
             entry = self.manifest.get(path)
             if entry is None:
@@ -115,7 +119,8 @@ class Registry:
                     f"Model '{name}' is not installed ({slot.error}). "
                     f"Install it with `{slot.spec.install}`.")
             start = time.perf_counter()
-            paths = {p: (self.models_dir / p).resolve() for p in slot.spec.files}
+            paths = {p: (self.models_dir / p).resolve()
+                     for p in slot.spec.files + slot.spec.folder_files}
             try:
                 engine = slot.spec.factory(paths, self.settings)
             except Exception as exc:  # a loader failure must not kill the worker

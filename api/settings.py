@@ -43,6 +43,7 @@ class Settings:
     )
     matte_size: int = _setting(
         512, "ISNet matte resolution (multiple of 32); 512 ≈ 1024 quality at 1/4 the time.")
+    max_new_tokens: int = _setting(128, "Cap on /generate-text max_new_tokens.")
     max_upload_bytes: int = _setting(25 * 1024 * 1024, "Largest accepted request body.")
     max_image_mp: float = _setting(50.0, "Largest decoded image, in megapixels (bomb guard).")
     max_pdf_pages: int = _setting(20, "Most PDF pages processed in one request.")

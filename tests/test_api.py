@@ -33,10 +33,11 @@ def test_health_loads_nothing(client, registry):
 
 def test_ready_and_models(client):
     r = client.get("/ready")
-    assert r.status_code == 200 and r.json() == {"ready": True, "missing": []}
+    assert r.status_code == 200
+    assert r.json() == {"ready": True, "missing": [], "optional_missing": ["caption-kosmos2"]}
     models = {m["name"]: m for m in client.get("/models").json()["models"]}
     assert set(models) >= {"ocr-ppocrv6", "ocr-tesseract-kor", "layout-cdla",
-                           "detect-yolox-nano", "matte-isnet"}
+                           "detect-yolox-nano", "matte-isnet", "caption-kosmos2"}
     ocr = models["ocr-ppocrv6"]
     assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 3
     assert all(len(f["sha256"]) == 64 for f in ocr["files"])
@@ -64,7 +65,6 @@ def test_frontend_index(client):
 
 @pytest.mark.parametrize("path,body", [
     ("/stamps", {"image_base64": "aGk="}),
-    ("/generate-text", {"image_base64": "aGk="}),
 ])
 def test_unbuilt_operations_answer_501(client, path, body):
     assert_problem(client.post(path, json=body), 501)

@@ -1,5 +1,5 @@
 """Model engines, one module per model family; :data:`ALL_SPECS` feeds the registry."""
 
-from . import isnet, layout, ppocr, tesseract, yolox
+from . import isnet, kosmos, layout, ppocr, tesseract, yolox
 
-ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC, yolox.SPEC, isnet.SPEC)
+ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC, yolox.SPEC, isnet.SPEC, kosmos.SPEC)

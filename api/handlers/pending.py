@@ -15,4 +15,3 @@ def _pending(name: str):
 
 
 stamps = _pending("stamps")
-generate_text = _pending("generate-text")

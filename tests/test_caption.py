@@ -1,0 +1,139 @@
+"""/generate-text with a tiny random Kosmos-2 and the real Kosmos-2 processor files.
+
+The real weights (~6.6 GB) cannot be had here; the tiny model has the real vocabulary
+(65,037 tokens from ../shared/models/generate-text) and the processor's 64 image tokens, so
+the real loading, generation, decoding and post-processing code runs end to end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from api.app import create_app
+from api.engines import ALL_SPECS
+from api.engines.kosmos import FOLDER
+from api.kosmos_install import install_from_folder
+from api.pipelines.caption import to_entities
+from api.registry import Registry
+from api.settings import Settings
+
+from .conftest import SHARED, TESTDATA
+from .test_api import assert_problem
+
+PROCESSOR = SHARED / "models/generate-text"
+PHOTO = TESTDATA / "photo_elephant.jpg"
+
+
+@pytest.fixture(scope="module")
+def tiny_snapshot(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from transformers import Kosmos2Config, Kosmos2ForConditionalGeneration, Kosmos2Processor
+
+    processor = Kosmos2Processor.from_pretrained(PROCESSOR)
+    assert len(processor.tokenizer) == 65037  # the real Kosmos-2 vocabulary
+    config = Kosmos2Config(
+        text_config={"vocab_size": len(processor.tokenizer), "embed_dim": 64, "layers": 2,
+                     "attention_heads": 4, "ffn_dim": 128, "max_position_embeddings": 2048},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                       "num_attention_heads": 4, "image_size": 224, "patch_size": 14},
+        latent_query_num=processor.num_image_tokens)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("snapshot")
+    Kosmos2ForConditionalGeneration(config).eval().save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def caption_client(tiny_snapshot, tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")
+    install_from_folder(tiny_snapshot, models)  # the mirror install path, verified copies
+    settings = dataclasses.replace(Settings.from_env({}), models_dir=str(models),
+                                   max_new_tokens=24)
+    return create_app(settings, Registry(ALL_SPECS, settings)).test_client()
+
+
+def test_mirror_install_records_checksums(tiny_snapshot, tmp_path):
+    record = install_from_folder(tiny_snapshot, tmp_path)
+    assert {"config.json", "model.safetensors", "processor_config.json"} <= set(record)
+    copied = tmp_path / FOLDER / "model.safetensors"
+    assert record["model.safetensors"]["size"] == copied.stat().st_size
+    with pytest.raises(FileNotFoundError):
+        install_from_folder(tmp_path / "empty", tmp_path / "other")
+
+
+def test_caption_end_to_end(caption_client):
+    r = caption_client.post("/generate-text", files={"file": ("e.jpg", PHOTO.read_bytes())},
+                            data={"max_new_tokens": "12"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert 1 <= body["new_tokens"] <= 12
+    assert body["raw"].startswith("<grounding>") and "An image of" in body["raw"]
+    assert body["text"].startswith("An image of") and "<" not in body["text"]
+    assert isinstance(body["entities"], list) and body["timings_ms"]["generate"] > 0
+
+
+def test_deterministic_and_prompt_is_used(caption_client):
+    files = {"file": ("e.jpg", PHOTO.read_bytes())}
+    a = caption_client.post("/generate-text", files=files, data={"max_new_tokens": "8"}).json()
+    b = caption_client.post("/generate-text", files=files, data={"max_new_tokens": "8"}).json()
+    assert a["raw"] == b["raw"]  # greedy decoding
+    c = caption_client.post("/generate-text", files=files,
+                            data={"prompt": "<grounding>A photo of", "max_new_tokens": "8"}).json()
+    assert "A photo of" in c["raw"] and "An image of" not in c["raw"]
+
+
+def test_token_cap(caption_client):
+    r = caption_client.post("/generate-text", files={"file": ("e.jpg", PHOTO.read_bytes())},
+                            data={"max_new_tokens": "200"})
+    assert r.status_code == 200 and r.json()["new_tokens"] <= 24  # PRISM_MAX_NEW_TOKENS
+    assert_problem(caption_client.post("/generate-text", files={"file": ("e.jpg", PHOTO.read_bytes())},
+                                       data={"max_new_tokens": "0"}), 400)
+
+
+def test_annotated_png(caption_client):
+    r = caption_client.post("/generate-text", files={"file": ("e.jpg", PHOTO.read_bytes())},
+                            data={"mode": "annotated", "max_new_tokens": "4"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == Image.open(PHOTO).size
+
+
+def test_entities_to_pixels_with_the_real_processor():
+    """The HF docs' Kosmos-2 output, parsed by the real processor, mapped to pixels."""
+    from transformers import Kosmos2Processor
+
+    processor = Kosmos2Processor.from_pretrained(PROCESSOR)
+    generated = ("<grounding> An image of<phrase> a snowman</phrase><object><patch_index_0044>"
+                 "<patch_index_0863></object> warming himself by<phrase> a fire</phrase><object>"
+                 "<patch_index_0005><patch_index_0911></object>.")
+    text, entities = processor.post_process_generation(generated)
+    assert text == "An image of a snowman warming himself by a fire."
+    out = to_entities(entities, 640, 480)
+    assert [e["phrase"] for e in out] == ["a snowman", "a fire"]
+    assert text[out[0]["span"][0]:out[0]["span"][1]] == "a snowman"
+    snowman = out[0]["boxes"][0]
+    assert snowman["box_norm"] == [0.3906, 0.0469, 0.9844, 0.8281]
+    assert snowman["box"] == pytest.approx([250.0, 22.5, 630.0, 397.5], abs=0.1)
+
+
+def test_missing_weights_is_503_and_the_rest_works(client):
+    body = assert_problem(client.post("/generate-text", files={"file": ("e.jpg", PHOTO.read_bytes())}), 503)
+    assert "caption-kosmos2" in body["detail"] and "kosmos_install" in body["detail"]
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert models["caption-kosmos2"]["status"] == "files missing"
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["optional_missing"] == ["caption-kosmos2"]
+    r = client.post("/ocr", files={"file": ("p.png", (SHARED / "data/eval/ocr/rapidocr_en_rec.jpg").read_bytes())})
+    assert r.status_code == 200
+
+
+def test_bad_inputs(caption_client):
+    assert_problem(caption_client.post("/generate-text", json={}), 400)
+    assert_problem(caption_client.post("/generate-text", files={"file": ("x.png", b"nope")}), 415)
+    assert_problem(caption_client.post("/generate-text", json={"image_base64": "%%%"}), 400)
+    assert_problem(caption_client.post("/generate-text", json={"image_base64": "aGk=", "prompt": ""}), 400)
