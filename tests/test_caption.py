@@ -54,7 +54,7 @@ def caption_client(tiny_snapshot, tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     install_from_folder(tiny_snapshot, models)  # the mirror install path, verified copies
     settings = dataclasses.replace(Settings.from_env({}), models_dir=str(models),
-                                   max_new_tokens=24)
+                                   max_new_tokens=24, kosmos_variant="fp32")
     return create_app(settings, Registry(ALL_SPECS, settings)).test_client()
 
 
@@ -137,3 +137,23 @@ def test_bad_inputs(caption_client):
     assert_problem(caption_client.post("/generate-text", files={"file": ("x.png", b"nope")}), 415)
     assert_problem(caption_client.post("/generate-text", json={"image_base64": "%%%"}), 400)
     assert_problem(caption_client.post("/generate-text", json={"image_base64": "aGk=", "prompt": ""}), 400)
+
+
+@pytest.mark.parametrize("variant", ["bf16", "int8"])
+def test_faster_variants_generate(tiny_snapshot, variant):
+    import torch
+
+    from api.engines.kosmos import KosmosEngine
+
+    engine = KosmosEngine(tiny_snapshot, threads=1, variant=variant)
+    linears = [m for m in engine.model.modules() if type(m).__name__ == "Linear"]
+    if variant == "int8":
+        assert any("quantized" in type(m).__module__ for m in engine.model.modules())
+    else:
+        assert all(p.dtype == torch.bfloat16 for p in engine.model.parameters())
+        assert linears
+    image = np.asarray(Image.open(PHOTO).convert("RGB"))
+    out = engine(image, "<grounding>An image of", max_new_tokens=6)
+    assert out.raw.startswith("<grounding>") and 1 <= out.new_tokens <= 6
+    with pytest.raises(ValueError):
+        KosmosEngine(tiny_snapshot, threads=1, variant="fp8")

@@ -37,11 +37,31 @@ class Generation:
     new_tokens: int
 
 
+VARIANTS = ("fp32", "bf16", "int8")
+
+
+def optimise(model, variant: str):
+    """Return ``model`` in a CPU inference variant: ``fp32`` as loaded, ``bf16`` weights and
+    activations in bfloat16, or ``int8`` dynamic quantisation of every ``nn.Linear``
+    (``torch.ao.quantization.quantize_dynamic``). Raises ``ValueError`` for other names."""
+    import torch
+
+    if variant == "fp32":
+        return model
+    if variant == "bf16":
+        return model.to(torch.bfloat16)
+    if variant == "int8":
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
+                                                      dtype=torch.qint8)
+    raise ValueError(f"unknown Kosmos-2 variant {variant!r}; choose from {VARIANTS}")
+
+
 class KosmosEngine:
-    """Kosmos-2 processor + model. Args: ``folder`` snapshot; ``threads`` torch threads.
+    """Kosmos-2 processor + model. Args: ``folder`` snapshot; ``threads`` torch threads;
+    ``variant`` see :func:`optimise`.
     Raises ``OSError``/``ValueError`` from transformers when the snapshot is incomplete."""
 
-    def __init__(self, folder: Path, threads: int):
+    def __init__(self, folder: Path, threads: int, variant: str = "fp32"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import Kosmos2ForConditionalGeneration, Kosmos2Processor
@@ -49,8 +69,9 @@ class KosmosEngine:
         torch.set_num_threads(max(1, threads))
         self._torch = torch
         self.processor = Kosmos2Processor.from_pretrained(folder, local_files_only=True)
-        self.model = Kosmos2ForConditionalGeneration.from_pretrained(
-            folder, local_files_only=True).eval()
+        self.model = optimise(Kosmos2ForConditionalGeneration.from_pretrained(
+            folder, local_files_only=True).eval(), variant)
+        self.variant = variant
         self._lock = threading.Lock()
 
     def __call__(self, image: np.ndarray, prompt: str, max_new_tokens: int) -> Generation:
@@ -80,7 +101,8 @@ SPEC = ModelSpec(
     licence="MIT",
     source="microsoft/kosmos-2-patch14-224 snapshot, installed with python -m api.kosmos_install",
     factory=lambda paths, settings: KosmosEngine(Path(paths[REQUIRED[0]]).parent,
-                                                 settings.intra_op_threads),
+                                                 settings.intra_op_threads,
+                                                 settings.kosmos_variant),
     input_size="224×224",
     memory_mb=6700,
     accuracy="Peng et al. 2023 report Flickr30k Entities R@1 78.7 (zero-shot phrase grounding)",
