@@ -4,8 +4,9 @@ Compute cost does not depend on the weights' values, so the full-size configurat
 (transformers' Kosmos2Config defaults = microsoft/kosmos-2-patch14-224: 24-layer 2048-wide
 text decoder, CLIP ViT-L/14 vision tower) is built with random weights, saved as a snapshot
 and loaded the way Prism loads it. For each variant it measures load time, RSS, prefill time
-and ms per generated token (greedy, KV cache, 30 new tokens forced), and writes
-bench/kosmos.md. Usage: python bench/bench_kosmos.py [--variants fp32,bf16,int8] [--threads 2]
+and ms per generated token (greedy, 30 new tokens forced), each variant in a fresh process
+so RSS is its own, and writes bench/kosmos.md.
+Usage: python bench/bench_kosmos.py [--runs fp32:2,int8:2,int8:2:nocache] [--snapshot DIR]
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from transformers import Kosmos2Config, Kosmos2ForConditionalGeneration, Kosmos2Processor  # noqa: E402
@@ -42,58 +42,90 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def generate(model, inputs, tokens: int) -> float:
+def measure(snapshot: str, variant: str, threads: int, use_cache: bool, static: bool,
+            queue) -> None:
+    """Run in a fresh process: load, then time prefill and 30 greedy tokens."""
+    torch.set_num_threads(threads)
+    start_rss = rss_mb()
+    processor = Kosmos2Processor.from_pretrained(snapshot)
+    image = Image.open(SHARED / "models/testdata/photo_elephant.jpg").convert("RGB")
+    inputs = processor(text="<grounding>An image of", images=image, return_tensors="pt")
     start = time.perf_counter()
-    with torch.inference_mode():
-        model.generate(pixel_values=inputs["pixel_values"], input_ids=inputs["input_ids"],
-                       attention_mask=inputs["attention_mask"],
-                       image_embeds_position_mask=inputs["image_embeds_position_mask"],
-                       max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
-                       use_cache=True)
-    return (time.perf_counter() - start) * 1000
+    model = optimise(Kosmos2ForConditionalGeneration.from_pretrained(snapshot).eval(), variant)
+    load_s = time.perf_counter() - start
+    gc.collect()
+    loaded_rss = rss_mb() - start_rss
+    extra = {"use_cache": use_cache}
+    if static:
+        extra["cache_implementation"] = "static"
+
+    def run(tokens):
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(pixel_values=inputs["pixel_values"], input_ids=inputs["input_ids"],
+                           attention_mask=inputs["attention_mask"],
+                           image_embeds_position_mask=inputs["image_embeds_position_mask"],
+                           max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, **extra)
+        return (time.perf_counter() - t0) * 1000
+
+    one = min(run(1) for _ in range(2))
+    thirty = run(30)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - start_rss
+    queue.put((load_s, loaded_rss, peak, one, (thirty - one) / 29, thirty))
 
 
 def main() -> int:
+    import multiprocessing as mp
+
     parser = argparse.ArgumentParser()
-    parser.add_argument("--variants", default="fp32,bf16,int8")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--runs", default="fp32:2,bf16:2,int8:2,int8:1,int8:2:nocache,"
+                        "int8:2:static", help="variant:threads[:nocache|:static], comma list")
+    parser.add_argument("--snapshot", help="reuse a full-size random snapshot folder")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    processor = Kosmos2Processor.from_pretrained(SHARED / "models/generate-text")
-    image = Image.open(SHARED / "models/testdata/photo_elephant.jpg").convert("RGB")
-    inputs = processor(text="<grounding>An image of", images=image, return_tensors="pt")
-    rows = []
-    with tempfile.TemporaryDirectory() as snapshot:
+    snapshot = args.snapshot or tempfile.mkdtemp(prefix="kosmos-full-")
+    if not (Path(snapshot) / "config.json").exists():
         start = time.perf_counter()
+        processor = Kosmos2Processor.from_pretrained(SHARED / "models/generate-text")
         config = Kosmos2Config(latent_query_num=processor.num_image_tokens)
         config.text_config.vocab_size = len(processor.tokenizer)
         torch.manual_seed(0)
         Kosmos2ForConditionalGeneration(config).save_pretrained(snapshot)
         processor.save_pretrained(snapshot)
-        print(f"built and saved the full-size random model in {time.perf_counter() - start:.0f} s")
-        gc.collect()
-        base_rss = rss_mb()
-        for variant in args.variants.split(","):
-            start = time.perf_counter()
-            model = Kosmos2ForConditionalGeneration.from_pretrained(snapshot).eval()
-            model = optimise(model, variant)
-            load_s = time.perf_counter() - start
-            params = sum(p.numel() for p in model.parameters())
-            one = min(generate(model, inputs, 1) for _ in range(2))
-            thirty = generate(model, inputs, 30)
-            per_token = (thirty - one) / 29
-            rows.append((variant, load_s, rss_mb() - base_rss, one, per_token, thirty, params))
-            print(rows[-1], flush=True)
-            del model
-            gc.collect()
-    lines = [f"Kosmos-2 full size (random weights), {args.threads} threads, "
-             f"torch {torch.__version__}, {os.cpu_count()} cores; peak RSS "
-             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB.", "",
-             "| variant | load s | RSS MB | prefill + 1 token ms | ms / token | 30-token caption ms |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for variant, load_s, rss, one, per_token, thirty, _ in rows:
-        lines.append(f"| {variant} | {load_s:.1f} | {rss:.0f} | {one:.0f} | {per_token:.0f} | "
-                     f"{thirty:.0f} |")
+        print(f"built the full-size random snapshot in {time.perf_counter() - start:.0f} s")
+    ctx = mp.get_context("spawn")
+    rows = []
+    for spec in args.runs.split(","):
+        parts = spec.split(":")
+        variant, threads = parts[0], int(parts[1])
+        use_cache, static = "nocache" not in parts, "static" in parts
+        queue = ctx.Queue()
+        proc = ctx.Process(target=measure, args=(snapshot, variant, threads, use_cache, static,
+                                                 queue))
+        proc.start()
+        result = None
+        while result is None and (proc.is_alive() or not queue.empty()):
+            try:
+                result = queue.get(timeout=5)
+            except Exception:  # queue.Empty: keep waiting while the child lives
+                pass
+        proc.join()
+        if result is None:  # a variant that fails is reported, not fatal
+            print(spec, "failed in its process (see its traceback above)")
+            rows.append((spec, None, None, None, None, None, None))
+            continue
+        rows.append((spec, *result))
+        print(rows[-1], flush=True)
+    lines = [f"Kosmos-2 full size (random weights), torch {torch.__version__}, "
+             f"{os.cpu_count()} cores; each row in a fresh process, photo 610×700, "
+             "greedy, 30 new tokens forced.", "",
+             "| variant:threads | load s | RSS after load MB | peak RSS MB | prefill + 1 token ms "
+             "| ms / token | 30-token caption ms |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for spec, load_s, rss, peak, one, per_token, thirty in rows:
+        if load_s is None:
+            lines.append(f"| {spec} | failed | | | | | |")
+            continue
+        lines.append(f"| {spec} | {load_s:.1f} | {rss:.0f} | {peak:.0f} | {one:.0f} | "
+                     f"{per_token:.0f} | {thirty:.0f} |")
     table = "\n".join(lines)
     print(table)
     (REPO_ROOT / "bench" / "kosmos.md").write_text(f"# Kosmos-2 on CPU\n\n{table}\n")
