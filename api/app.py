@@ -12,10 +12,11 @@ from pathlib import Path
 import connexion
 from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from . import __version__
 from .engines import ALL_SPECS
-from .errors import http_handler, problem_handler, unexpected_handler
+from .errors import bad_body_handler, http_handler, problem_handler, unexpected_handler
 from .middleware import BodyLimitMiddleware
 from .registry import Registry
 from .settings import REPO_ROOT, Settings
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_api("openapi.yaml", swagger_ui_options=None, validate_responses=False)
     app.add_error_handler(ProblemException, problem_handler)
     app.add_error_handler(StarletteHTTPException, http_handler)
+    app.add_error_handler(UnicodeDecodeError, bad_body_handler)
+    app.add_error_handler(MultiPartException, bad_body_handler)
     app.add_error_handler(Exception, unexpected_handler)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
                        position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)

@@ -99,3 +99,12 @@ def unexpected_handler(_request, exc: Exception) -> ConnexionResponse:
     log.error("unexpected error", exc_info=exc)
     return problem(status=500, title="Internal Server Error",
                    detail="The server failed to handle this request.")
+
+
+def bad_body_handler(_request, exc: Exception) -> ConnexionResponse:
+    """A body Connexion's validators cannot even parse — JSON that is not UTF-8
+    (``UnicodeDecodeError``) or broken multipart (Starlette's ``MultiPartException``): 400."""
+    log.warning("400 unparseable body: %s", type(exc).__name__)
+    detail = ("The request body is not valid UTF-8 JSON." if isinstance(exc, UnicodeDecodeError)
+              else "The request body is not valid multipart/form-data.")
+    return problem(status=400, title="Bad Request", detail=detail)

@@ -190,3 +190,20 @@ def test_request_past_deadline_is_504(make_client):
     data = shared("data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
     body = assert_problem(c.post("/ocr", files={"file": ("big.png", data)}), 504)
     assert "0.2 s" in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/ocr", "/extract", "/cut", "/generate-text"])
+def test_invalid_utf8_and_broken_json_are_400(client, path):
+    """Found by schemathesis: an undecodable JSON body was a 500."""
+    for raw in (b"\xff\xfe\xfd", b"\t\x9f", b'{"image_base64": "abc"', b"[1, 2"):
+        r = client.post(path, content=raw, headers={"Content-Type": "application/json"})
+        assert_problem(r, 400)
+
+
+def test_broken_multipart_is_400(client):
+    """Found by schemathesis: a multipart body with a part lacking headers was a 500."""
+    boundary = "9cc651cd2c8d168349f50fede4c361ac"
+    raw = f"--{boundary}\r\nFalse--{boundary}--\r\n".encode()
+    r = client.post("/ocr", content=raw,
+                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert_problem(r, 400)
