@@ -21,6 +21,11 @@ from pathlib import Path
 from .settings import REPO_ROOT, Settings
 
 
+def harakiri_s(settings: Settings) -> int:
+    """uWSGI's hard limit: ``PRISM_HARAKIRI_S``, kept 10 s above the soft request deadline."""
+    return max(settings.harakiri_s, int(settings.request_timeout_s) + 10)
+
+
 def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[str]:
     """The uWSGI argv for ``settings`` (placeholders set with ``--set-ph``)."""
     uwsgi = shutil.which("uwsgi", path=str(Path(sys.executable).parent)) or "uwsgi"
@@ -29,7 +34,7 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
         "prism_processes": settings.processes,
         "prism_threads": settings.threads,
         "prism_http": f"{settings.host}:{settings.port}",
-        "prism_harakiri": max(settings.harakiri_s, int(settings.request_timeout_s) + 10),
+        "prism_harakiri": harakiri_s(settings),
         "prism_max_requests": settings.max_requests,
         # uWSGI's own cut-off drops the connection without a body; keep it well above the
         # app's limit so the app answers 413 problem+json for any plausible oversize upload.
@@ -38,6 +43,9 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
     argv = [uwsgi, "--ini", str(REPO_ROOT / "uwsgi.ini")]
     for key, value in placeholders.items():
         argv += ["--set-ph", f"{key}={value}"]
+    if settings.socket:  # the uwsgi protocol for Nginx, readable by its www-data workers
+        argv += ["--socket", settings.socket, "--chmod-socket=660",
+                 "--chown-socket=root:www-data"]
     return argv + list(extra or [])
 
 

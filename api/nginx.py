@@ -1,0 +1,46 @@
+"""Render ``nginx/prism.conf.template`` for the current settings.
+
+``python -m api.nginx [--listen 80] [--socket /run/prism/uwsgi.sock] > /etc/nginx/sites-enabled/prism``
+fills the body limit from ``PRISM_MAX_UPLOAD_BYTES`` and the read timeout from the uWSGI
+harakiri (plus a margin), so the three never drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .serve import harakiri_s
+from .settings import REPO_ROOT, Settings
+
+TEMPLATE = REPO_ROOT / "nginx" / "prism.conf.template"
+
+
+def render(settings: Settings, listen: str, socket: str | list[str]) -> str:
+    """The server configuration text. ``socket`` may be one path or several (one upstream
+    server line each, for several uWSGI instances)."""
+    sockets = [socket] if isinstance(socket, str) else list(socket)
+    text = TEMPLATE.read_text()
+    first = "    server unix:@SOCKET@ max_fails=1 fail_timeout=5s;"
+    text = text.replace(first, "\n".join(first.replace("@SOCKET@", s) for s in sockets))
+    return (text.replace("@LISTEN@", listen)
+                .replace("@STATIC@", str(REPO_ROOT / "static"))
+                .replace("@MAX_BODY@", str(settings.max_upload_bytes))
+                .replace("@READ_TIMEOUT@", f"{harakiri_s(settings) + 10}s"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: print the rendered configuration."""
+    parser = argparse.ArgumentParser(prog="python -m api.nginx")
+    parser.add_argument("--listen", default="80")
+    parser.add_argument("--socket", action="append", default=None,
+                        help="uWSGI socket path (repeat for several instances)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    sys.stdout.write(render(settings, args.listen,
+                            args.socket or [settings.socket or "/run/prism/uwsgi.sock"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
