@@ -39,15 +39,23 @@ def _serve(root: str):
     sock = os.path.join(root, "uwsgi.sock")
     env = {"PRISM_SOCKET": sock, "PRISM_MAX_UPLOAD_BYTES": str(LIMIT)}
     with running(env, log_path=os.path.join(root, "uwsgi.log")):
-        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            os.makedirs(os.path.join(root, name))
-            shutil.chown(os.path.join(root, name), "www-data", "www-data")
         port = free_port()
-        settings = Settings.from_env(env)
-        site = render(settings, f"127.0.0.1:{port}", sock)
-        conf = os.path.join(root, "nginx.conf")
-        with open(conf, "w") as fh:
-            fh.write(f"""user www-data;
+        proc = _start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
+        try:
+            yield port, root
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _start_nginx(root: str, site: str, port: int) -> subprocess.Popen:
+    """Run Debian's nginx (workers as www-data) with ``site`` on 127.0.0.1:``port``."""
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        shutil.chown(os.path.join(root, name), "www-data", "www-data")
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as fh:
+        fh.write(f"""user www-data;
 worker_processes 1;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
@@ -63,23 +71,20 @@ http {{
 {site}
 }}
 """)
-        proc = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                with open(os.path.join(root, "error.log")) as fh:
-                    pytest.fail(f"nginx exited: {fh.read()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+    proc = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            with open(os.path.join(root, "error.log")) as fh:
+                pytest.fail(f"nginx exited: {fh.read()[-2000:]}")
         try:
-            yield port, root
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("nginx did not listen within 20 s")
 
 
 def request(port, method, path, body=None, headers=None):
@@ -148,3 +153,46 @@ def test_oversize_upload_is_problem_413_from_nginx(proxy):
     status, rh, raw = request(port, "POST", "/ocr", body, headers)
     assert status == 413 and rh["content-type"].startswith("application/problem+json")
     assert json.loads(raw)["status"] == 413
+
+
+def test_scale_out_kill_one_instance_under_load(tmp_path_factory):
+    """Two uWSGI instances behind one upstream; one is killed (SIGKILL) mid-load and no
+    request is lost: Nginx retries on the other (safe, the endpoints are pure functions)."""
+    import concurrent.futures
+    import signal
+
+    root = tempfile.mkdtemp(prefix="prism-scale-")
+    os.chmod(root, 0o755)
+    line = (SHARED / "data/eval/ocr/rapidocr_en_rec.jpg").read_bytes()
+    try:
+        socks = [os.path.join(root, f"u{i}.sock") for i in (1, 2)]
+        with running({"PRISM_SOCKET": socks[0], "PRISM_PROCESSES": "1"},
+                     log_path=os.path.join(root, "u1.log")) as first, \
+                running({"PRISM_SOCKET": socks[1], "PRISM_PROCESSES": "1"},
+                        log_path=os.path.join(root, "u2.log")):
+            port = free_port()
+            proc = _start_nginx(root, render(Settings.from_env({}), f"127.0.0.1:{port}", socks),
+                                port)
+            try:
+                body, headers = multipart({"lang": "en"}, "l.jpg", line)
+                statuses = []
+
+                def one(_):
+                    return request(port, "POST", "/ocr", body, headers)[0]
+
+                with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                    futures = [pool.submit(one, i) for i in range(40)]
+                    time.sleep(2.0)
+                    # kill the first instance's master and workers outright
+                    pids = subprocess.run(["pgrep", "-f", f"prism_http={first[len('http://'):]}"],
+                                          capture_output=True, text=True).stdout.split()
+                    assert pids
+                    for pid in pids:
+                        os.kill(int(pid), signal.SIGKILL)
+                    statuses = [f.result() for f in futures]
+                assert statuses == [200] * 40
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
