@@ -16,15 +16,17 @@ from .settings import REPO_ROOT, Settings
 TEMPLATE = REPO_ROOT / "nginx" / "prism.conf.template"
 
 
-def render(settings: Settings, listen: str, socket: str | list[str]) -> str:
+def render(settings: Settings, listen: str, socket: str | list[str],
+           static: str | None = None) -> str:
     """The server configuration text. ``socket`` may be one path or several (one upstream
-    server line each, for several uWSGI instances)."""
+    server line each, for several uWSGI instances); ``static`` is where Nginx finds the
+    frontend's files (default: this checkout's ``static/``)."""
     sockets = [socket] if isinstance(socket, str) else list(socket)
     text = TEMPLATE.read_text()
     first = "    server unix:@SOCKET@ max_fails=1 fail_timeout=5s;"
     text = text.replace(first, "\n".join(first.replace("@SOCKET@", s) for s in sockets))
     return (text.replace("@LISTEN@", listen)
-                .replace("@STATIC@", str(REPO_ROOT / "static"))
+                .replace("@STATIC@", static or str(REPO_ROOT / "static"))
                 .replace("@MAX_BODY@", str(settings.max_upload_bytes))
                 .replace("@READ_TIMEOUT@", f"{harakiri_s(settings) + 10}s"))
 
@@ -35,10 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", default="80")
     parser.add_argument("--socket", action="append", default=None,
                         help="uWSGI socket path (repeat for several instances)")
+    parser.add_argument("--static", help="the static/ folder as Nginx sees it")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     sys.stdout.write(render(settings, args.listen,
-                            args.socket or [settings.socket or "/run/prism/uwsgi.sock"]))
+                            args.socket or [settings.socket or "/run/prism/uwsgi.sock"],
+                            args.static))
     return 0
 
 

@@ -45,7 +45,7 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
         argv += ["--set-ph", f"{key}={value}"]
     if settings.socket:  # the uwsgi protocol for Nginx, readable by its www-data workers
         argv += ["--socket", settings.socket, "--chmod-socket=660",
-                 "--chown-socket=root:www-data"]
+                 f"--chown-socket={settings.socket_owner}"]
     return argv + list(extra or [])
 
 

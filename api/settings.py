@@ -33,7 +33,9 @@ class Settings:
         1, "Threads per worker. Keep 1: uWSGI 2.0.31 fires harakiri on healthy threaded "
            "workers (measured: a 4 s request killed with harakiri = 3000 s).")
     socket: str = _setting(
-        "", "Also serve the uwsgi protocol on this unix socket (for Nginx), root:www-data 0660.")
+        "", "Also serve the uwsgi protocol on this unix socket (for Nginx), mode 0660.")
+    socket_owner: str = _setting(
+        "root:www-data", "Owner of PRISM_SOCKET (the container uses prism:www-data).")
     models_dir: str = _setting(str(REPO_ROOT / "models"), "Folder of fetched model files.")
     model_mirror: str = _setting(
         str(REPO_ROOT.parent / "shared" / "models"),

