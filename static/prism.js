@@ -1,0 +1,174 @@
+// Prism's single page: one tab per endpoint, uploads or URLs, results drawn over the image.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"];
+const MODEL_FOR = { ocr: "ocr-ppocrv6", extract: "layout-cdla", cut: "matte-isnet",
+  stamps: null, "generate-text": "caption-kosmos2" };
+let tab = "ocr", file = null, models = {};
+
+function selectTab(name) {
+  tab = name;
+  document.querySelectorAll("#tabs button").forEach((b) =>
+    b.setAttribute("aria-selected", String(b.dataset.tab === name)));
+  document.querySelectorAll("fieldset.opts").forEach((f) =>
+    f.classList.toggle("active", f.dataset.for === name));
+  const unavailable = availability(name);
+  $("run").disabled = Boolean(unavailable);
+  $("model").textContent = unavailable || "";
+  clearResult();
+}
+
+function availability(name) {
+  if (name === "stamps") return "Not available in this version.";
+  const m = models[MODEL_FOR[name]];
+  if (m && m.status === "files missing") return `Unavailable: ${m.name} is not installed (${m.install}).`;
+  return "";
+}
+
+async function loadModels() {
+  try {
+    const r = await fetch("/models");
+    (await r.json()).models.forEach((m) => { models[m.name] = m; });
+  } catch (e) { /* the page still works; status is shown when known */ }
+  document.querySelectorAll("#tabs button").forEach((b) => {
+    const reason = b.dataset.tab === "stamps" ||
+      (models[MODEL_FOR[b.dataset.tab]] || {}).status === "files missing";
+    b.classList.toggle("unavailable", Boolean(reason));
+    if (reason) b.title = "unavailable";
+  });
+  selectTab(tab);
+}
+
+function clearResult() {
+  $("result").hidden = true; $("error").hidden = true;
+  ["text", "caption", "items"].forEach((id) => { $(id).innerHTML = ""; });
+  $("overlay").innerHTML = ""; $("download").hidden = true;
+  $("stage").classList.remove("checker");
+}
+
+function setFile(f) {
+  file = f;
+  $("chosen").textContent = f ? `${f.name} (${Math.round(f.size / 1024)} kB)` : "";
+}
+
+function options() {
+  const fs = document.querySelector(`fieldset[data-for="${tab}"]`);
+  const out = {};
+  fs.querySelectorAll("input, select").forEach((el) => {
+    if (!el.name || el.name === "cls") return;
+    if (el.type === "checkbox") { if (el.checked) out[el.name] = "true"; return; }
+    if (el.value !== "") out[el.name] = el.value;
+  });
+  if (tab === "extract") {
+    out.classes = [...fs.querySelectorAll('input[name="cls"]:checked')].map((c) => c.value).join(",");
+  }
+  return out;
+}
+
+async function run(ev) {
+  ev.preventDefault();
+  clearResult();
+  const url = $("url").value.trim();
+  if (!file && !url) { showError("Choose a file or enter an image URL."); return; }
+  const opts = options();
+  let body, headers = {};
+  if (file) {
+    body = new FormData();
+    body.append("file", file);
+    Object.entries(opts).forEach(([k, v]) => body.append(k, v));
+  } else {
+    const json = { image_url: url };
+    Object.entries(opts).forEach(([k, v]) => {
+      if (v === "true") json[k] = true;
+      else if (k === "objects") json[k] = v.split(",").map((s) => s.trim()).filter(Boolean);
+      else if (k === "classes") json[k] = v.split(",").filter(Boolean);
+      else if (["min_score", "max_new_tokens"].includes(k)) json[k] = Number(v);
+      else json[k] = v;
+    });
+    body = JSON.stringify(json); headers["Content-Type"] = "application/json";
+  }
+  $("busy").hidden = false; $("run").disabled = true;
+  try {
+    const r = await fetch(`/${tab}`, { method: "POST", body, headers });
+    const data = await r.json();
+    if (!r.ok) { showError(`${data.title || r.status}: ${data.detail || ""}`); return; }
+    await show(data);
+  } catch (e) {
+    showError(`The request failed: ${e.message}`);
+  } finally {
+    $("busy").hidden = true; $("run").disabled = Boolean(availability(tab));
+  }
+}
+
+function showError(msg) { $("error").textContent = msg; $("error").hidden = false; }
+
+function imageSource() {
+  return file && file.type !== "application/pdf" ? URL.createObjectURL(file) : $("url").value.trim();
+}
+
+function loadImage(src) {
+  return new Promise((resolve) => { $("view").onload = resolve; $("view").onerror = resolve; $("view").src = src; });
+}
+
+function drawBoxes(width, height, boxes) {
+  const svg = $("overlay");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.innerHTML = boxes.map((b, i) => {
+    const [x1, y1, x2, y2] = b.box, c = COLORS[i % COLORS.length];
+    return `<rect class="box" x="${x1}" y="${y1}" width="${x2 - x1}" height="${y2 - y1}" stroke="${c}"/>` +
+      `<text x="${x1 + 4}" y="${Math.max(14, y1 - 4)}" fill="${c}">${b.label}</text>`;
+  }).join("");
+}
+
+async function show(data) {
+  $("result").hidden = false;
+  if (tab === "cut") {
+    const src = `data:image/png;base64,${data.image_base64}`;
+    $("stage").classList.add("checker");
+    await loadImage(src);
+    $("download").href = src; $("download").hidden = false;
+    $("items").innerHTML = data.objects.map((o) => `<li>${o.class} ${o.score.toFixed(2)}</li>`).join("");
+    return;
+  }
+  if (tab === "ocr") {
+    const page = data.pages[0];
+    if (page.dpi === null) await loadImage(imageSource()); else $("view").removeAttribute("src");
+    drawBoxes(page.width, page.height, page.lines.map((l) => ({ box: l.box, label: "" })));
+    $("text").textContent = data.pages.map((p) => p.text).join("\n\n");
+    return;
+  }
+  if (tab === "extract") {
+    const page = data.files[0].pages[0];
+    if (file && file.type === "application/pdf") $("view").removeAttribute("src");
+    else await loadImage(imageSource());
+    drawBoxes(page.width, page.height, page.items.map((it) => ({ box: it.box, label: it.class })));
+    $("items").innerHTML = page.items.map((it) =>
+      `<li>${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]</li>`).join("");
+    return;
+  }
+  if (tab === "generate-text") {
+    await loadImage(imageSource());
+    const img = $("view");
+    const boxes = data.entities.flatMap((e) => e.boxes.map((b) => ({ box: b.box, label: e.phrase })));
+    drawBoxes(img.naturalWidth, img.naturalHeight, boxes);
+    let html = "", at = 0;
+    const text = data.text;
+    data.entities.forEach((e, i) => {
+      html += escapeHtml(text.slice(at, e.span[0])) +
+        `<mark style="background:${COLORS[i % COLORS.length]}33">${escapeHtml(text.slice(e.span[0], e.span[1]))}</mark>`;
+      at = e.span[1];
+    });
+    $("caption").innerHTML = html + escapeHtml(text.slice(at));
+  }
+}
+
+function escapeHtml(s) { return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
+
+document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
+$("file").addEventListener("change", (e) => setFile(e.target.files[0] || null));
+const drop = $("drop");
+["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
+["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
+drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]); });
+$("form").addEventListener("submit", run);
+loadModels();

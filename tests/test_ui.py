@@ -1,0 +1,107 @@
+"""The web page in a real browser: Playwright driving Debian's Chromium against uWSGI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from api.serve import running
+from api.settings import REPO_ROOT
+
+from .conftest import SHARED, TESTDATA
+
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def base():
+    with running({"PRISM_PROCESSES": "2"}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "chromium is installed by `make test` (Debian package)"
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser, base):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/")
+    page.wait_for_selector("#tabs button[data-tab=stamps].unavailable")  # /models loaded
+    yield page
+    context.close()
+
+
+def run(page, tab: str, path: Path, fill: dict | None = None):
+    page.click(f"#tabs button[data-tab='{tab}']")
+    page.set_input_files("#file", str(path))
+    for selector, value in (fill or {}).items():
+        page.fill(selector, value)
+    page.click("#run")
+    page.wait_for_selector("#result:not([hidden]), #error:not([hidden])", timeout=60_000)
+
+
+def test_ocr_tab_draws_lines_and_text(page):
+    run(page, "ocr", SHARED / "data/eval/ocr/tesseract_phototest.png",
+        {"fieldset[data-for=ocr] input[name=min_score]": "0.5"})
+    assert page.is_visible("#result")
+    assert page.locator("#overlay rect").count() == 8
+    assert "quick brown dog" in page.inner_text("#text")
+    assert page.evaluate("document.getElementById('view').naturalWidth") == 640
+    page.screenshot(path=str(ARTIFACTS / "ui_ocr.png"), full_page=True)
+
+
+def test_extract_tab_draws_labelled_boxes(page):
+    run(page, "extract", SHARED / "data/seeds/imgextract/test/samples/1.png")
+    assert page.locator("#overlay rect").count() == 2
+    assert page.locator("#overlay text").all_text_contents() == ["figure", "figure"]
+    page.screenshot(path=str(ARTIFACTS / "ui_extract.png"), full_page=True)
+
+
+def test_cut_tab_shows_cutout_over_checkerboard(page):
+    run(page, "cut", TESTDATA / "photo_elephant.jpg",
+        {"fieldset[data-for=cut] input[name=objects]": "elephant"})
+    assert page.evaluate("document.getElementById('view').naturalWidth") == 610
+    assert page.is_visible("#download") and "checker" in page.get_attribute("#stage", "class")
+    assert "elephant" in page.inner_text("#items")
+    page.screenshot(path=str(ARTIFACTS / "ui_cut.png"), full_page=True)
+
+
+def test_unavailable_endpoints_are_marked_not_broken(page):
+    page.click("#tabs button[data-tab='stamps']")
+    assert page.is_disabled("#run") and "not available" in page.inner_text("#model").lower()
+    page.click("#tabs button[data-tab='generate-text']")  # Kosmos-2 weights not installed
+    assert page.is_disabled("#run") and "not installed" in page.inner_text("#model")
+
+
+def test_problem_json_is_shown_as_a_message(page, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    run(page, "ocr", bad)
+    assert page.is_visible("#error")
+    assert "Unsupported Media Type" in page.inner_text("#error")
+
+
+def test_phone_width(browser, base):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(base + "/")
+    page.wait_for_selector("#tabs button[data-tab=stamps].unavailable")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # no horizontal scrolling
+    page.screenshot(path=str(ARTIFACTS / "ui_phone.png"), full_page=True)
+    context.close()
