@@ -17,7 +17,7 @@ from starlette.formparsers import MultiPartException
 from . import __version__
 from .engines import ALL_SPECS
 from .errors import bad_body_handler, http_handler, problem_handler, unexpected_handler
-from .middleware import BodyLimitMiddleware
+from .middleware import ApiKeyMiddleware, BodyLimitMiddleware
 from .registry import Registry
 from .settings import REPO_ROOT, Settings
 
@@ -46,8 +46,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_error_handler(UnicodeDecodeError, bad_body_handler)
     app.add_error_handler(MultiPartException, bad_body_handler)
     app.add_error_handler(Exception, unexpected_handler)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
-                       position=connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION)
+    before = connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, position=before)
+    if settings.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys.split(","), position=before)
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, position=before,
+                           allow_origins=[o.strip() for o in settings.cors_origins.split(",")],
+                           allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"])
 
     flask_app = app.app
     flask_app.config["PRISM_SETTINGS"] = settings

@@ -70,3 +70,34 @@ class BodyLimitMiddleware:
                 start, body = _problem(413, "Payload Too Large", detail)
                 await send(start)
                 await send({"type": "http.response.body", "body": body})
+
+
+OPEN_PATHS = ("/health", "/ready", "/openapi.json", "/favicon.ico")
+OPEN_PREFIXES = ("/ui", "/static/")
+
+
+class ApiKeyMiddleware:
+    """Require ``X-API-Key`` to be one of ``keys`` (the spec's ``ApiKey`` scheme), except on
+    the probes, the page, its static files and the API docs. 401 problem+json otherwise.
+    Keys are compared in constant time."""
+
+    def __init__(self, app: ASGIApp, keys: list[str]):
+        self.app = app
+        self.keys = [k.encode() for k in keys if k]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        import hmac
+
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or not self.keys or path == "/" or path in OPEN_PATHS
+                or path.startswith(OPEN_PREFIXES)):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-api-key", b"")
+        if any(hmac.compare_digest(given, key) for key in self.keys):
+            await self.app(scope, receive, send)
+            return
+        start, body = _problem(401, "Unauthorized", "Send a valid API key in the X-API-Key header.")
+        start["headers"].append((b"www-authenticate", b'APIKey header="X-API-Key"'))
+        await send(start)
+        await send({"type": "http.response.body", "body": body})

@@ -70,6 +70,9 @@ class Settings:
         120, "uWSGI hard kill of a stuck worker; kept above request_timeout_s."
     )
     max_requests: int = _setting(1000, "uWSGI recycles a worker after this many requests.")
+    api_keys: str = _setting(
+        "", "Comma-separated keys; when set, X-API-Key must carry one (probes, page, docs open).")
+    cors_origins: str = _setting("", "Comma-separated origins allowed by CORS; empty = CORS off.")
     log_level: str = _setting("INFO", "Python log level.")
 
     @classmethod

@@ -207,3 +207,26 @@ def test_broken_multipart_is_400(client):
     r = client.post("/ocr", content=raw,
                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert_problem(r, 400)
+
+
+def test_api_keys(make_client):
+    c = make_client(api_keys="k1,k2")
+    page = PAGE.read_bytes()
+    body = assert_problem(c.post("/ocr", files={"file": ("p.png", page)}), 401)
+    assert "X-API-Key" in body["detail"]
+    assert_problem(c.post("/ocr", files={"file": ("p.png", page)}, headers={"X-API-Key": "nope"}), 401)
+    assert c.post("/ocr", files={"file": ("p.png", page)}, data={"lang": "en"},
+                  headers={"X-API-Key": "k2"}).status_code == 200
+    assert_problem(c.get("/models"), 401)
+    for open_path in ("/health", "/ready", "/", "/ui/", "/openapi.json", "/static/prism.js"):
+        assert c.get(open_path).status_code == 200, open_path
+
+
+def test_cors_off_by_default_and_configurable(client, make_client):
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    assert "access-control-allow-origin" not in client.options("/ocr", headers=preflight).headers
+    c = make_client(cors_origins="https://app.example")
+    r = c.options("/ocr", headers=preflight)
+    assert r.headers["access-control-allow-origin"] == "https://app.example"
+    r = c.options("/ocr", headers={**preflight, "Origin": "https://evil.example"})
+    assert r.headers.get("access-control-allow-origin") != "https://evil.example"
