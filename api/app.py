@@ -17,7 +17,8 @@ from starlette.formparsers import MultiPartException
 from . import __version__
 from .engines import ALL_SPECS
 from .errors import bad_body_handler, http_handler, problem_handler, unexpected_handler
-from .middleware import ApiKeyMiddleware, BodyLimitMiddleware
+from .logs import configure_logging
+from .middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestLogMiddleware
 from .registry import Registry
 from .settings import REPO_ROOT, Settings
 
@@ -32,8 +33,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     ``config["PRISM_SETTINGS"]`` and ``config["PRISM_REGISTRY"]`` hold both for handlers.
     """
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     logging.getLogger("RapidOCR").setLevel(logging.WARNING)
     # "accepts multiple content types" is expected: every operation takes form or JSON.
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_error_handler(MultiPartException, bad_body_handler)
     app.add_error_handler(Exception, unexpected_handler)
     before = connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION
+    app.add_middleware(RequestLogMiddleware, position=before)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, position=before)
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys.split(","), position=before)
@@ -63,6 +64,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     flask_app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024
     flask_app.static_folder = str(STATIC_DIR)  # Flask's own /static/<path> route serves it
     flask_app.json.compact = True
+
+    @flask_app.after_request
+    def server_timing(response):
+        import flask
+
+        timings = getattr(flask.g, "prism_timings", None)
+        if timings is not None:
+            response.headers["Server-Timing"] = ", ".join(
+                f"{name};dur={ms}" for name, ms in timings.as_dict().items())
+        return response
 
     @flask_app.get("/")
     def index():

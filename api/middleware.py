@@ -101,3 +101,49 @@ class ApiKeyMiddleware:
         start["headers"].append((b"www-authenticate", b'APIKey header="X-API-Key"'))
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+class RequestLogMiddleware:
+    """Give each request an id (``X-Request-ID`` in or a new one), echo it in the response
+    and log one JSON line: method, path, status, total ms and the per-stage ``Server-Timing``."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        import logging
+        import time
+        import uuid
+
+        from .logs import REQUEST_ID
+
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given[:64] if given.replace("-", "").isalnum() else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        started, status, timing = time.perf_counter(), 500, ""
+
+        async def tagged_send(message: Message) -> None:
+            nonlocal status, timing
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers") or [])
+                timing = dict(headers).get(b"server-timing", b"").decode("latin-1")
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged_send)
+        finally:
+            stages = {name: float(dur) for name, _, dur in
+                      (part.strip().partition(";dur=") for part in timing.split(",") if part)}
+            logging.getLogger("prism.request").info(
+                "%s %s %s", scope.get("method"), scope.get("path"), status,
+                extra={"fields": {"method": scope.get("method"), "path": scope.get("path"),
+                                  "status": status, "request_id": request_id,
+                                  "ms": round((time.perf_counter() - started) * 1000, 1),
+                                  "stages_ms": stages}})
+            REQUEST_ID.reset(token)

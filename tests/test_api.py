@@ -230,3 +230,25 @@ def test_cors_off_by_default_and_configurable(client, make_client):
     assert r.headers["access-control-allow-origin"] == "https://app.example"
     r = c.options("/ocr", headers={**preflight, "Origin": "https://evil.example"})
     assert r.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+def test_request_ids_timing_header_and_json_log(client, caplog):
+    import json as _json
+    import logging
+
+    from api.logs import JsonFormatter
+
+    data = shared("data/eval/ocr/rapidocr_en_rec.jpg").read_bytes()
+    with caplog.at_level(logging.INFO, logger="prism.request"):
+        r = client.post("/ocr", files={"file": ("l.jpg", data)}, headers={"X-Request-ID": "req-42"})
+    assert r.headers["x-request-id"] == "req-42"
+    assert "detect;dur=" in r.headers["server-timing"]
+    record = next(rec for rec in caplog.records if rec.name == "prism.request")
+    line = _json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "req-42" and line["status"] == 200 and line["path"] == "/ocr"
+    assert line["stages_ms"]["detect"] > 0
+    assert "\\x89PNG" not in caplog.text and len(caplog.text) < 5000  # never the image bytes
+    fresh = client.get("/health").headers["x-request-id"]
+    assert len(fresh) == 32 and int(fresh, 16) >= 0
+    bad = client.get("/health", headers={"X-Request-ID": "<script>"}).headers["x-request-id"]
+    assert bad != "<script>"

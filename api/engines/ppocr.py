@@ -36,6 +36,9 @@ class PPOCREngine:
         from rapidocr.main import DEFAULT_CFG_PATH
         from rapidocr.utils.parse_parameters import ParseParams
 
+        import logging
+
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)  # its import resets it to INFO
         cfg = ParseParams.load(DEFAULT_CFG_PATH)
         ort_cfg = cfg.EngineConfig.onnxruntime
         ort_cfg.intra_op_num_threads = threads

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import flask
 
-from ..pipelines.base import Timings
 from ..pipelines.caption import DEFAULT_PROMPT, CaptionPipeline
 from ..vision import draw_boxes, encode_png
-from .common import deadline, json_response, options, read_documents, state
+from .common import deadline, json_response, options, read_documents, request_timings, state
 
 
 def generate_text(body=None, **_form):
     """Grounded caption (see ``CaptionResult`` in openapi.yaml)."""
     opts = options(body)
     settings, registry = state()
-    timer = Timings()
+    timer = request_timings()
     with timer.stage("decode"):
         image = read_documents(body, allow_pdf=False)[0].pages[0].image
     max_new = min(int(opts.get("max_new_tokens", 64)), settings.max_new_tokens)

@@ -6,7 +6,7 @@ import flask
 
 from ..errors import BadRequest
 from ..inputs import Document, decode_base64, fetch_url, load_document
-from ..pipelines.base import Deadline
+from ..pipelines.base import Deadline, Timings
 from ..registry import Registry
 from ..settings import Settings
 
@@ -15,6 +15,13 @@ def json_response(obj, status: int = 200):
     """``(body, status, headers)`` with an explicit JSON content type (the spec also declares
     problem+json responses, so Connexion needs to be told which one this is)."""
     return obj, status, {"Content-Type": "application/json"}
+
+
+def request_timings() -> Timings:
+    """A per-request stage timer; the app reports it as a ``Server-Timing`` header and the
+    request log line."""
+    flask.g.prism_timings = Timings()
+    return flask.g.prism_timings
 
 
 def state() -> tuple[Settings, Registry]:

@@ -6,10 +6,9 @@ import base64
 
 import flask
 
-from ..pipelines.base import Timings
 from ..pipelines.cut import CutPipeline, compose
 from ..vision import encode_png
-from .common import deadline, json_response, options, read_documents, state
+from .common import deadline, json_response, options, read_documents, request_timings, state
 
 
 def cut(body=None, **_form):
@@ -18,7 +17,7 @@ def cut(body=None, **_form):
     objects = opts.get("objects")
     if isinstance(objects, str):
         objects = objects.split(",")
-    timer, limit = Timings(), deadline()
+    timer, limit = request_timings(), deadline()
     with timer.stage("decode"):
         image = read_documents(body, allow_pdf=False)[0].pages[0].image
     _, registry = state()

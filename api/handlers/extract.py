@@ -12,10 +12,9 @@ import flask
 from werkzeug.utils import secure_filename
 
 from ..errors import BadRequest
-from ..pipelines.base import Timings
 from ..pipelines.extract import TARGETS, ExtractPipeline, pdf_hints
 from ..vision import crop_box, draw_boxes, encode_png
-from .common import deadline, json_response, options, read_documents, state
+from .common import deadline, json_response, options, read_documents, request_timings, state
 
 
 def _classes(value) -> tuple[str, ...]:
@@ -37,7 +36,7 @@ def extract(body=None, **_form):
     opts = options(body)
     classes = _classes(opts.get("classes"))
     mode = opts.get("mode", "json")
-    timer, limit = Timings(), deadline()
+    timer, limit = request_timings(), deadline()
     with timer.stage("decode"):
         docs = read_documents(body, allow_pdf=True, multiple=True, pages=opts.get("pages"),
                               dpi=opts.get("dpi"))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ..pipelines.base import Timings
 from ..pipelines.ocr import OcrPipeline
-from .common import deadline, json_response, options, read_documents, state
+from .common import deadline, json_response, options, read_documents, request_timings, state
 
 
 def ocr(body=None, **_form):
     """OCR an image or PDF pages (see ``OcrResult`` in openapi.yaml)."""
     opts = options(body)
-    timer, limit = Timings(), deadline()
+    timer, limit = request_timings(), deadline()
     with timer.stage("decode"):
         doc = read_documents(body, allow_pdf=True, pages=opts.get("pages"),
                              dpi=opts.get("dpi"))[0]
