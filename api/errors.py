@@ -91,7 +91,9 @@ def http_handler(_request, exc) -> ConnexionResponse:
         log.error("http error %r", exc)
         return problem(status=500, title="Internal Server Error",
                        detail="The server failed to handle this request.")
-    return problem(status=status, title=title, detail=str(detail))
+    # keep headers such as Allow on 405
+    return problem(status=status, title=title, detail=str(detail),
+                   headers=getattr(exc, "headers", None))
 
 
 def unexpected_handler(_request, exc: Exception) -> ConnexionResponse:
