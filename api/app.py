@@ -7,7 +7,6 @@ upload-size guard and the static frontend. ``api/wsgi.py`` wraps it for uWSGI.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import connexion
 from connexion.exceptions import ProblemException
@@ -86,4 +85,4 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     return app
 
 
-__all__ = ["create_app", "__version__", "Path"]
+__all__ = ["create_app", "__version__"]

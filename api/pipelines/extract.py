@@ -97,15 +97,14 @@ def _split_gutters(ink: np.ndarray, box: list[float], min_gap: int) -> list[list
                 merged.append(g)
         return merged
 
-    # Ink runs closer than min_gap belong together; repeat until stable in both axes.
+    # Ink runs closer than min_gap belong together: merge along y, then along x when every
+    # part shares one row band; repeat until stable.
     for _ in range(4):
         before = len(parts)
         parts = merge(parts, 1)
-        rows = []
-        for p in parts:  # within each row band, merge along x
-            rows.append(p)
-        parts = merge(rows, 0) if len(rows) > 1 and all(
-            min(a[3], b[3]) > max(a[1], b[1]) for a in rows for b in rows) else rows
+        if len(parts) > 1 and all(min(a[3], b[3]) > max(a[1], b[1])
+                                  for a in parts for b in parts):
+            parts = merge(parts, 0)
         if len(parts) == before:
             break
     areas = [(p[2] - p[0]) * (p[3] - p[1]) for p in parts]
