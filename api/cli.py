@@ -54,15 +54,12 @@ def _run_one(command: str, path: Path, args, settings, registry, out: Path | Non
         record["pages"] = [pipeline(p.image, page=p.page, lang=args.lang,
                                     min_score=args.min_score).as_dict() for p in doc.pages]
     elif command == "extract":
-        from .pipelines.extract import TARGETS, ExtractPipeline, pdf_hints
+        from .pipelines.extract import TARGETS, ExtractPipeline, extract_document
 
-        pipeline = ExtractPipeline(registry)
         classes = tuple(args.classes.split(",")) if args.classes else TARGETS
         record["pages"] = []
-        for page in doc.pages:
-            hints = pdf_hints(doc.data, page.page - 1, page.dpi) if doc.kind == "pdf" else None
-            found = pipeline(page.image, page=page.page, classes=classes,
-                             min_score=args.min_score, hints=hints)
+        for page, found in extract_document(ExtractPipeline(registry), doc, classes=classes,
+                                            min_score=args.min_score):
             record["pages"].append(found.as_dict())
             if out:
                 counts: dict[str, int] = {}

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.engines import ALL_SPECS  # noqa: E402
 from api.inputs import decode_image  # noqa: E402
-from api.inputs import render_pdf  # noqa: E402
+from api.inputs import load_document  # noqa: E402
 from api.pipelines.cut import CutPipeline, compose  # noqa: E402
-from api.pipelines.extract import ExtractPipeline, pdf_hints  # noqa: E402
+from api.pipelines.extract import ExtractPipeline, extract_document  # noqa: E402
 from api.vision import encode_png  # noqa: E402
 from api.pipelines.ocr import OcrPipeline  # noqa: E402
 from api.registry import Registry  # noqa: E402
@@ -142,8 +142,8 @@ def bench_extract(runs: int, base: str) -> list[dict]:
     pdf = _ten_page_pdf()
 
     def raw_pdf():
-        for page in render_pdf(pdf, settings, dpi=200):
-            pipeline(page.image, hints=pdf_hints(pdf, page.page - 1, 200))
+        extract_document(pipeline, load_document(pdf, "scan.pdf", settings, allow_pdf=True,
+                                                 dpi=200))
 
     raw = p50(raw_pdf, max(3, runs // 2))
     http_ms = p50(lambda: client.post_file("/extract", pdf, {"dpi": 200}), max(3, runs // 2))

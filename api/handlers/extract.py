@@ -12,7 +12,7 @@ import flask
 from werkzeug.utils import secure_filename
 
 from ..errors import BadRequest
-from ..pipelines.extract import TARGETS, ExtractPipeline, pdf_hints
+from ..pipelines.extract import TARGETS, ExtractPipeline, extract_document
 from ..vision import crop_box, draw_boxes, encode_png
 from .common import deadline, json_response, options, read_documents, request_timings, state
 
@@ -42,18 +42,10 @@ def extract(body=None, **_form):
                               dpi=opts.get("dpi"))
     _, registry = state()
     pipeline = ExtractPipeline(registry)
-    results = []  # (document, page, ExtractPage)
-    for doc in docs:
-        for page in doc.pages:
-            limit.check()
-            hints = None
-            if doc.kind == "pdf":
-                with timer.stage("pdf_objects"):
-                    hints = pdf_hints(doc.data, page.page - 1, page.dpi)
-            found = pipeline(page.image, page=page.page, classes=classes,
-                             min_score=float(opts.get("min_score", 0.5)), hints=hints,
-                             timings=timer, deadline=limit)
-            results.append((doc, page, found))
+    results = [(doc, page, found) for doc in docs
+               for page, found in extract_document(
+                   pipeline, doc, classes=classes, min_score=float(opts.get("min_score", 0.5)),
+                   timings=timer, deadline=limit)]
     if mode == "annotated":
         return _annotated(docs, results)
     if mode == "zip":
