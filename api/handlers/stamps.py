@@ -1,0 +1,112 @@
+"""POST /stamps, /stamps/embed, /stamps/compare: parse → stamps pipeline → JSON or PNG."""
+
+from __future__ import annotations
+
+import flask
+
+from ..errors import BadRequest
+from ..inputs import decode_base64, fetch_url, load_document
+from ..pipelines.stamps import MATCH_THRESHOLD, StampsPipeline
+from ..vision import draw_boxes, encode_png
+from .common import deadline, json_response, options, read_documents, request_timings, state
+
+DEFAULT_MIN_SCORE = 0.35
+
+
+def _pages(body, opts):
+    docs = read_documents(body, allow_pdf=True, pages=opts.get("pages"), dpi=opts.get("dpi"))
+    return docs[0].pages
+
+
+def stamps(body=None, **_form):
+    """Detect stamps, optionally with embeddings, and their cosine similarity matrix."""
+    opts = options(body)
+    timer, limit = request_timings(), deadline()
+    with timer.stage("decode"):
+        pages = _pages(body, opts)
+    _, registry = state()
+    annotated = opts.get("mode") == "annotated"
+    result = StampsPipeline(registry)(
+        pages[:1] if annotated else pages, min_score=float(opts.get("min_score", DEFAULT_MIN_SCORE)),
+        embed=not annotated, timings=timer, deadline=limit)
+    if annotated:
+        # Stamp2vec's /image-w-boxes: the (first) page with numbered boxes
+        labels = [f"{i + 1}: {s.score:.2f}" for i, s in enumerate(result.stamps)]
+        image = draw_boxes(pages[0].image, [s.box for s in result.stamps], ["stamp"] * len(labels))
+        for label, stamp in zip(labels, result.stamps):
+            image = _label(image, stamp.box, label)
+        return flask.Response(encode_png(image), mimetype="image/png")
+    return json_response({
+        "stamps": [s.as_dict(bool(opts.get("embeddings"))) for s in result.stamps],
+        "similarity": [[round(float(v), 4) for v in row] for row in result.similarity],
+        "pages": [{"page": p, "width": w, "height": h} for p, w, h in result.pages],
+        "timings_ms": timer.as_dict(),
+    })
+
+
+def _label(image, box, text):
+    import cv2
+
+    scale = max(0.6, min(image.shape[:2]) / 800)
+    x, y = int(box[0]), max(int(box[1]) - 6, int(24 * scale))
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (230, 25, 75),
+                max(2, int(2 * scale)), cv2.LINE_AA)
+    return image
+
+
+def embed(body=None, **_form):
+    """Embedding of one cropped stamp (Stamp2vec's /embeddings-from-cropped)."""
+    timer = request_timings()
+    with timer.stage("decode"):
+        image = read_documents(body, allow_pdf=False)[0].pages[0].image
+    _, registry = state()
+    with timer.stage("embed"):
+        vector = StampsPipeline(registry).embed([image])[0]
+    return json_response({"embedding": [round(float(v), 6) for v in vector],
+                          "dim": int(vector.shape[0]), "model": "stamp-embed",
+                          "timings_ms": timer.as_dict()})
+
+
+def _reference(body) -> "object":
+    """The reference stamp crop: multipart ``reference`` part, or JSON ``reference_base64`` /
+    ``reference_url``; exactly one."""
+    settings, _ = state()
+    part = flask.request.files.get("reference") if flask.request.files else None
+    body = body if isinstance(body, dict) else {}
+    given = [bool(part), bool(body.get("reference_base64")), bool(body.get("reference_url"))]
+    if sum(given) != 1:
+        raise BadRequest("Send the reference stamp as exactly one of a multipart `reference` "
+                         "part, JSON `reference_base64` or `reference_url`.")
+    if part:
+        data = part.read()
+    elif body.get("reference_base64"):
+        data = decode_base64(body["reference_base64"], settings)
+    else:
+        data = fetch_url(body["reference_url"], settings)
+    return load_document(data, "reference", settings, allow_pdf=False).pages[0].image
+
+
+def compare(body=None, **_form):
+    """Does this document carry the reference stamp? Each stamp's cosine similarity to it."""
+    opts = options(body)
+    opts.pop("reference_base64", None)
+    opts.pop("reference_url", None)
+    timer, limit = request_timings(), deadline()
+    with timer.stage("decode"):
+        pages = _pages(body, opts)
+        reference = _reference(body)
+    _, registry = state()
+    threshold = float(opts.get("threshold", MATCH_THRESHOLD))
+    result, sims = StampsPipeline(registry).compare(
+        pages, reference, min_score=float(opts.get("min_score", DEFAULT_MIN_SCORE)),
+        timings=timer, deadline=limit)
+    stamps = [{**s.as_dict(), "similarity": round(float(v), 4)}
+              for s, v in zip(result.stamps, sims)]
+    best = int(sims.argmax()) if len(sims) else None
+    best_sim = None if best is None else round(float(sims[best]), 4)
+    return json_response({
+        "stamps": stamps, "best": best, "best_similarity": best_sim,
+        "match": best_sim is not None and best_sim >= threshold, "threshold": threshold,
+        "pages": [{"page": p, "width": w, "height": h} for p, w, h in result.pages],
+        "timings_ms": timer.as_dict(),
+    })
