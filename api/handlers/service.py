@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from .. import __version__
 from .common import json_response, state
 
 
 def health():
     """Liveness: answers without touching any model."""
-    return json_response({"status": "ok", "version": __version__})
+    return json_response({"status": "ok", "version": __version__, "pid": os.getpid()})
 
 
 def ready():

@@ -1,0 +1,155 @@
+"""Hostile input under uWSGI: a corpus of 50 kinds of bad request, every one a 4xx
+problem+json without internals, and the same single worker (same pid) then answers real
+requests correctly."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+
+import pymupdf
+import pytest
+
+from api.serve import running
+
+from .conftest import shared
+from .test_inputs import huge_png_header
+from .test_uwsgi import _multipart
+
+PAGE = shared("data/eval/ocr/tesseract_phototest.png").read_bytes()
+STAMP = shared("data/seeds/stamp2vec/tests/test_data/test_cropped_stamp.png").read_bytes()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _encrypted_pdf() -> bytes:
+    doc = pymupdf.open()
+    doc.new_page()
+    return doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="a", owner_pw="b")
+
+
+def _pdf(pages: int) -> bytes:
+    doc = pymupdf.open()
+    for _ in range(pages):
+        doc.new_page(width=72, height=72)
+    return doc.tobytes()
+
+
+# (name, path, multipart fields, multipart files, raw JSON body or None, raw content type)
+def corpus() -> list[tuple]:
+    F, J = "multipart", "json"
+    return [
+        ("no file part", "/ocr", F, {"lang": "en"}, {}),
+        ("empty file", "/ocr", F, {}, {"file": ("e.png", b"")}),
+        ("text named png", "/ocr", F, {}, {"file": ("t.png", b"hello, world")}),
+        ("truncated png", "/ocr", F, {}, {"file": ("t.png", PAGE[:300])}),
+        ("truncated jpeg", "/cut", F, {"objects": "person"},
+         {"file": ("t.jpg", shared("data/eval/cut/ultralytics_bus.jpg").read_bytes()[:2000])}),
+        ("png signature only", "/extract", F, {}, {"file": ("s.png", b"\x89PNG\r\n\x1a\n")}),
+        ("pixel bomb", "/ocr", F, {}, {"file": ("b.png", huge_png_header(60000, 60000))}),
+        ("zip archive", "/ocr", F, {}, {"file": ("a.zip", b"PK\x03\x04" + b"\0" * 100)}),
+        ("gzip", "/extract", F, {}, {"file": ("a.gz", b"\x1f\x8b\x08" + b"\0" * 50)}),
+        ("html", "/cut", F, {"objects": "dog"}, {"file": ("a.html", b"<html><body>x</body></html>")}),
+        ("svg", "/ocr", F, {}, {"file": ("a.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>')}),
+        ("pdf header only", "/ocr", F, {}, {"file": ("a.pdf", b"%PDF-1.7\n")}),
+        ("encrypted pdf", "/extract", F, {}, {"file": ("e.pdf", _encrypted_pdf())}),
+        ("pdf over page limit", "/ocr", F, {}, {"file": ("m.pdf", _pdf(400))}),
+        ("pdf to photo endpoint", "/cut", F, {"objects": "dog"}, {"file": ("p.pdf", _pdf(1))}),
+        ("pdf as stamp crop", "/stamps/embed", F, {}, {"file": ("p.pdf", _pdf(1))}),
+        ("page 0", "/ocr", F, {"pages": "0"}, {"file": ("p.pdf", _pdf(2))}),
+        ("page beyond document", "/ocr", F, {"pages": "9"}, {"file": ("p.pdf", _pdf(2))}),
+        ("dpi too high", "/ocr", F, {"dpi": "5000"}, {"file": ("p.pdf", _pdf(1))}),
+        ("min_score not a number", "/ocr", F, {"min_score": "abc"}, {"file": ("p.png", PAGE)}),
+        ("min_score above 1", "/stamps", F, {"min_score": "2"}, {"file": ("p.png", PAGE)}),
+        ("unknown mode", "/stamps", F, {"mode": "xml"}, {"file": ("p.png", PAGE)}),
+        ("unknown language", "/ocr", F, {"lang": "fr"}, {"file": ("p.png", PAGE)}),
+        ("unknown extract class", "/extract", F, {"classes": "poem"}, {"file": ("p.png", PAGE)}),
+        ("cut without objects", "/cut", F, {}, {"file": ("p.png", PAGE)}),
+        ("zero new tokens", "/generate-text", F, {"max_new_tokens": "0"}, {"file": ("p.png", PAGE)}),
+        ("compare without reference", "/stamps/compare", F, {}, {"file": ("p.png", PAGE)}),
+        ("reference not an image", "/stamps/compare", F, {},
+         {"file": ("p.png", PAGE), "reference": ("r.png", b"nope")}),
+        ("unknown form field", "/ocr", F, {"colour": "red"}, {"file": ("p.png", PAGE)}),
+        ("invalid base64", "/ocr", J, {"image_base64": "!!!not base64!!!"}),
+        ("base64 of text", "/ocr", J, {"image_base64": _b64(b"plain words")}),
+        ("data url of junk", "/extract", J, {"image_base64": "data:image/png;base64," + _b64(b"junk")}),
+        ("both sources", "/ocr", J, {"image_base64": _b64(PAGE), "image_url": "https://example.org/a.png"}),
+        ("no source", "/stamps", J, {"min_score": 0.5}),
+        ("empty base64", "/ocr", J, {"image_base64": ""}),
+        ("json list", "/ocr", J, [1, 2, 3]),
+        ("unknown json field", "/stamps/embed", J, {"image_base64": _b64(STAMP), "extra": 1}),
+        ("objects empty list", "/cut", J, {"image_base64": _b64(PAGE), "objects": []}),
+        ("url file scheme", "/ocr", J, {"image_url": "file:///etc/passwd"}),
+        ("url loopback", "/ocr", J, {"image_url": "http://127.0.0.1:1/a.png"}),
+        ("url metadata service", "/cut", J, {"image_url": "http://169.254.169.254/latest/meta-data", "objects": ["dog"]}),
+        ("url ipv6 loopback", "/ocr", J, {"image_url": "http://[::1]/a.png"}),
+        ("url ipv4-mapped ipv6", "/ocr", J, {"image_url": "http://[::ffff:127.0.0.1]/a.png"}),
+        ("url hex ip", "/ocr", J, {"image_url": "http://0x7f000001/a.png"}),
+        ("url decimal ip", "/extract", J, {"image_url": "http://2130706433/a.png"}),
+        ("url short ip", "/ocr", J, {"image_url": "http://127.1/a.png"}),
+        ("url zero address", "/ocr", J, {"image_url": "http://0.0.0.0/a.png"}),
+        ("url localhost name", "/stamps", J, {"image_url": "http://localhost/a.png"}),
+        ("url with credentials", "/ocr", J, {"image_url": "http://user:pw@10.0.0.1/a.png"}),
+        ("url private network", "/ocr", J, {"image_url": "http://192.168.1.1/a.png"}),
+        ("url gopher", "/ocr", J, {"image_url": "gopher://example.org/a"}),
+        ("url too long", "/ocr", J, {"image_url": "https://example.org/" + "a" * 5000}),
+        ("reference url loopback", "/stamps/compare", J,
+         {"image_base64": _b64(PAGE), "reference_url": "http://127.0.0.1/r.png"}),
+        ("invalid utf-8 json", "/ocr", "raw", b"\xff\xfe\xfd", "application/json"),
+        ("broken json", "/extract", "raw", b'{"image_base64": "abc"', "application/json"),
+        ("plain text body", "/ocr", "raw", b"hello", "text/plain"),
+        ("multipart without boundary", "/ocr", "raw", b"--x\r\n\r\n", "multipart/form-data"),
+    ]
+
+
+def _send(base: str, case: tuple):
+    name, path, kind = case[:3]
+    if kind == "multipart":
+        body, ctype = _multipart(case[3], case[4])
+    elif kind == "json":
+        body, ctype = json.dumps(case[3]).encode(), "application/json"
+    else:
+        body, ctype = case[3], case[4]
+    req = urllib.request.Request(base + path, data=body, headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, r.headers.get("Content-Type"), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read()
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running({"PRISM_PROCESSES": "1", "PRISM_THREADS": "1"}) as base:
+        yield base
+
+
+def test_bad_input_corpus_gets_4xx_and_the_worker_lives_on(server):
+    cases = corpus()
+    assert len(cases) >= 50 and len({c[0] for c in cases}) == len(cases)
+    pid = _get(server + "/health")["pid"]
+    wrong = []
+    for case in cases:
+        status, ctype, body = _send(server, case)
+        text = body.decode("utf-8", "replace")
+        ok = (400 <= status < 500 and (ctype or "").startswith("application/problem+json")
+              and "Traceback" not in text and "/work" not in text and ".py" not in text)
+        if not ok:
+            wrong.append((case[0], status, ctype, text[:200]))
+    assert not wrong, wrong
+    assert _get(server + "/health")["pid"] == pid  # the same worker, never restarted
+    status, _, body = _send(server, ("good", "/ocr", "multipart", {"lang": "en"},
+                                     {"file": ("p.png", PAGE)}))
+    assert status == 200 and "lazy fox" in json.loads(body)["pages"][0]["text"]
+    status, _, body = _send(server, ("good stamp", "/stamps/embed", "multipart", {},
+                                     {"file": ("s.png", STAMP)}))
+    assert status == 200 and json.loads(body)["dim"] == 1280
