@@ -8,7 +8,12 @@ harakiri (plus a margin), so the three never drift apart.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import socket
+import subprocess
 import sys
+import time
 
 from .serve import harakiri_s
 from .settings import REPO_ROOT, Settings
@@ -29,6 +34,47 @@ def render(settings: Settings, listen: str, socket: str | list[str],
                 .replace("@STATIC@", static or str(REPO_ROOT / "static"))
                 .replace("@MAX_BODY@", str(settings.max_upload_bytes))
                 .replace("@READ_TIMEOUT@", f"{harakiri_s(settings) + 10}s"))
+
+
+def start_nginx(root: str, site: str, port: int) -> subprocess.Popen:
+    """Run Debian's nginx (workers as www-data) with ``site`` on 127.0.0.1:``port``, its
+    temp folders, pid and logs under ``root``. Returns once it listens; raises
+    ``RuntimeError`` (with the error log's tail) when it exits or does not listen in 20 s."""
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        shutil.chown(os.path.join(root, name), "www-data", "www-data")
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as fh:
+        fh.write(f"""user www-data;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {root}/access.log;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+{site}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            with open(os.path.join(root, "error.log")) as fh:
+                raise RuntimeError(f"nginx exited: {fh.read()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("nginx did not listen within 20 s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,6 +70,9 @@ class Settings:
         120, "uWSGI hard kill of a stuck worker; kept above request_timeout_s."
     )
     max_requests: int = _setting(1000, "uWSGI recycles a worker after this many requests.")
+    reload_on_rss_mb: int = _setting(
+        12288, "uWSGI recycles a worker whose RSS passes this after a request (0 = off); above "
+        "Kosmos-2 int8's 8.4 GB peak so only runaway growth triggers it.")
     api_keys: str = _setting(
         "", "Comma-separated keys; when set, X-API-Key must carry one (probes, page, docs open).")
     cors_origins: str = _setting("", "Comma-separated origins allowed by CORS; empty = CORS off.")

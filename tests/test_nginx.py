@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -14,7 +13,7 @@ import uuid
 
 import pytest
 
-from api.nginx import render
+from api.nginx import render, start_nginx
 from api.serve import free_port, running
 from api.settings import REPO_ROOT, Settings
 
@@ -40,51 +39,12 @@ def _serve(root: str):
     env = {"PRISM_SOCKET": sock, "PRISM_MAX_UPLOAD_BYTES": str(LIMIT)}
     with running(env, log_path=os.path.join(root, "uwsgi.log")):
         port = free_port()
-        proc = _start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
+        proc = start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
         try:
             yield port, root
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-
-
-def _start_nginx(root: str, site: str, port: int) -> subprocess.Popen:
-    """Run Debian's nginx (workers as www-data) with ``site`` on 127.0.0.1:``port``."""
-    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        os.makedirs(os.path.join(root, name), exist_ok=True)
-        shutil.chown(os.path.join(root, name), "www-data", "www-data")
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w") as fh:
-        fh.write(f"""user www-data;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log {root}/access.log;
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-{site}
-}}
-""")
-    proc = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            with open(os.path.join(root, "error.log")) as fh:
-                pytest.fail(f"nginx exited: {fh.read()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail("nginx did not listen within 20 s")
 
 
 def request(port, method, path, body=None, headers=None):
@@ -171,7 +131,7 @@ def test_scale_out_kill_one_instance_under_load(tmp_path_factory):
                 running({"PRISM_SOCKET": socks[1], "PRISM_PROCESSES": "1"},
                         log_path=os.path.join(root, "u2.log")):
             port = free_port()
-            proc = _start_nginx(root, render(Settings.from_env({}), f"127.0.0.1:{port}", socks),
+            proc = start_nginx(root, render(Settings.from_env({}), f"127.0.0.1:{port}", socks),
                                 port)
             try:
                 body, headers = multipart({"lang": "en"}, "l.jpg", line)

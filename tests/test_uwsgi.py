@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -81,6 +82,31 @@ def test_bad_input_then_good_input_same_server(server):
     rel = "data/eval/ocr/rapidocr_en_rec.jpg"
     status, _, body = _post(server + "/ocr", {"lang": "en"}, {"file": ("l.jpg", shared(rel).read_bytes())})
     assert status == 200 and cer(body["pages"][0]["text"], TRUTH[rel]["text"]) <= 0.03
+
+
+def test_worker_over_rss_limit_is_recycled_and_service_continues(tmp_path):
+    """PRISM_RELOAD_ON_RSS_MB: a worker that grows past the limit (here 100 MB, passed as soon
+    as OCR models load) is replaced after its request; the next request gets a new worker."""
+    log = tmp_path / "uwsgi.log"
+    with running({"PRISM_PROCESSES": "1", "PRISM_RELOAD_ON_RSS_MB": "100"},
+                 log_path=str(log)) as base:
+        def pid():
+            with urllib.request.urlopen(base + "/health", timeout=10) as r:
+                return json.loads(r.read())["pid"]
+
+        first = pid()
+        rel = "data/eval/ocr/rapidocr_en_rec.jpg"
+        status, _, body = _post(base + "/ocr", {"lang": "en"}, {"file": ("l.jpg", shared(rel).read_bytes())})
+        assert status == 200 and body["pages"][0]["lines"]
+        for _ in range(100):  # the master notices within a few seconds and respawns it
+            try:
+                if pid() != first:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert pid() != first
+    assert "Respawned uWSGI worker 1" in log.read_text()
 
 
 if __name__ == "__main__":  # pragma: no cover
