@@ -11,7 +11,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	build-essential python3-dev python3-venv curl nginx chromium $(if $(shell command -v npm),,npm) \
 	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum
 
-.PHONY: install system deps models run test bench eval train-stamps lock clean
+.PHONY: install system deps models run test bench load eval train-stamps lock clean
 
 install: deps models
 
@@ -39,6 +39,10 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench.py
+
+# 4 clients × 60 s through Nginx → uWSGI; appends to bench/load.md, fails on any error.
+load: install
+	$(BIN)/python bench/load.py --clients 4 --seconds 60
 
 eval: install
 	$(BIN)/python scripts/eval_ocr.py
