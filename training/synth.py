@@ -191,12 +191,32 @@ def _bezier(points: np.ndarray, n: int = 60) -> np.ndarray:
 
 
 def _draw_signature(rng, canvas: np.ndarray, x, y, w, h) -> None:
-    """Handwriting-like scribble: chained cubic Béziers in pen ink (a hard negative)."""
+    """A pen signature (a hard negative: blue ink, like many stamps): either chained cubic
+    Béziers, or a handwritten-looking name in an italic font, sheared, with a flourish."""
+    colour = rng.choice([(20, 40, 150), (25, 25, 30), (40, 60, 180), (60, 30, 120)])
+    if rng.random() < 0.5:
+        italics = [f for f in font_files()["latin"] if "Italic" in f or "Oblique" in f]
+        text = _text(rng, rng.choice(["latin", "latin", "cyrillic"]), rng.randint(1, 2)).capitalize()
+        size = max(14, int(h * rng.uniform(0.5, 0.9)))
+        font = _font(rng.choice(italics or font_files()["latin"]), size)
+        tile = Image.new("L", (max(8, int(w * 1.5)), max(8, int(h * 1.5))), 0)
+        ImageDraw.Draw(tile).text((4, 2), text, fill=255, font=font)
+        mask = np.asarray(tile)
+        shear = np.float32([[1, rng.uniform(-0.4, 0.1), 0], [0, 1, 0]])
+        mask = cv2.warpAffine(mask, shear, (mask.shape[1], mask.shape[0]))
+        mh, mw = min(mask.shape[0], canvas.shape[0] - y), min(mask.shape[1], canvas.shape[1] - x)
+        if mh > 0 and mw > 0:
+            a = mask[:mh, :mw, None].astype(np.float32) / 255.0
+            region = canvas[y:y + mh, x:x + mw].astype(np.float32)
+            canvas[y:y + mh, x:x + mw] = (region * (1 - a) + np.array(colour) * a).astype(np.uint8)
+        pts = np.array([[x + rng.uniform(0, w), y + h * rng.uniform(0.6, 1.0)] for _ in range(4)])
+        cv2.polylines(canvas, [_bezier(pts).astype(np.int32)], False, colour, rng.randint(1, 2),
+                      cv2.LINE_AA)
+        return
     n = 3 * rng.randint(2, 6) + 1
     pts = np.array([[x + rng.uniform(0, w) if i % 3 else x + w * i / n, y + rng.uniform(0, h)]
                     for i in range(n)])
     curve = _bezier(pts).astype(np.int32)
-    colour = rng.choice([(20, 40, 150), (25, 25, 30), (40, 60, 180), (60, 30, 120)])
     cv2.polylines(canvas, [curve], False, colour, rng.randint(1, 3), cv2.LINE_AA)
 
 
@@ -206,7 +226,7 @@ def _draw_logo(rng, canvas: np.ndarray, x, y, size) -> None:
     draw = ImageDraw.Draw(img)
     colour = tuple(rng.randint(0, 220) for _ in range(3))
     second = tuple(rng.randint(0, 255) for _ in range(3))
-    kind = rng.choice(["disc", "ringtext", "poly", "block", "cross"])
+    kind = rng.choice(["disc", "ringtext", "emblem", "poly", "block", "cross"])
     if kind == "disc":
         draw.ellipse([x, y, x + size, y + size], fill=colour)
         draw.ellipse([x + size // 4, y + size // 4, x + 3 * size // 4, y + 3 * size // 4], fill=second)
@@ -215,6 +235,16 @@ def _draw_logo(rng, canvas: np.ndarray, x, y, size) -> None:
         draw.ellipse([x, y, x + size, y + size], outline=colour, width=max(2, size // 25))
         draw.ellipse([x + size // 5, y + size // 5, x + 4 * size // 5, y + 4 * size // 5], fill=second)
         _ring_text(rng, img, (x + r, y + r), r * 0.8, _text(rng, words=3).upper(), colour, size // 9)
+    elif kind == "emblem":  # institute-style printed seal: filled coloured rings, text, centre art
+        r = size // 2
+        draw.ellipse([x, y, x + size, y + size], fill=colour)
+        t = size // 6
+        draw.ellipse([x + t, y + t, x + size - t, y + size - t], fill=second)
+        draw.ellipse([x + 2 * t, y + 2 * t, x + size - 2 * t, y + size - 2 * t],
+                     fill=(255, 255, 255) if rng.random() < 0.5 else colour)
+        _ring_text(rng, img, (x + r, y + r), r - t / 2, _text(rng, words=3).upper(),
+                   (255, 255, 255), max(7, t - 2))
+        _emblem(rng, draw, x + r, y + r, r - 2 * t - 2, ink=tuple(rng.randint(0, 200) for _ in range(3)))
     elif kind == "poly":
         k = rng.randint(3, 8)
         pts = [(x + size / 2 + size / 2 * math.cos(2 * math.pi * i / k + 0.3),
@@ -273,10 +303,10 @@ def _layout_page(rng: random.Random, h: int, w: int) -> np.ndarray:
             block_h = 50
         y += block_h + rng.randint(5, 40)
     canvas = np.asarray(img).copy()
-    for _ in range(rng.choices([0, 1, 2, 3], [3, 4, 2, 1])[0]):  # signatures
-        sw, sh = rng.randint(60, 220), rng.randint(25, 80)
+    for _ in range(rng.choices([0, 1, 2, 3], [2, 4, 3, 1])[0]):  # signatures
+        sw, sh = rng.randint(60, 260), rng.randint(25, 90)
         _draw_signature(rng, canvas, rng.randint(0, w - sw), rng.randint(0, h - sh), sw, sh)
-    for _ in range(rng.choices([0, 1, 2], [5, 4, 1])[0]):  # logos
+    for _ in range(rng.choices([0, 1, 2], [4, 5, 1])[0]):  # logos
         size = rng.randint(40, 150)
         _draw_logo(rng, canvas, rng.randint(0, w - 2 * size), rng.randint(0, h - 2 * size), size)
     if rng.random() < 0.12:  # photos

@@ -17,6 +17,7 @@ with input ``image`` ``[1, 3, 512, 512]`` and output ``maps`` ``[1, 5, 64, 64]``
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import multiprocessing as mp
@@ -233,7 +234,9 @@ def train(config: dict, out_dir: Path, cache_root: Path, log=print) -> dict:
     torch.set_num_threads(int(config["threads"]))
     started = time.time()
     n_train, n_val = int(config["pages"]), int(config["val_pages"])
-    folder = cache_root / f"stamps-s{seed}-n{n_train}"
+    # the cache is keyed by the generator's source too: editing synth.py re-renders the pages
+    digest = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:10]
+    folder = cache_root / f"stamps-s{seed}-n{n_train}-{digest}"
     labels = build_cache(folder / "train", range(seed * 10**6, seed * 10**6 + n_train),
                          int(config["workers"]))
     val_labels = build_cache(folder / "val", range(seed * 10**6 + 900_000,
