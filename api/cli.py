@@ -44,7 +44,8 @@ def _run_one(command: str, path: Path, args, settings, registry, out: Path | Non
     from .inputs import load_document
     from .vision import crop_box
 
-    doc = load_document(path.read_bytes(), path.name, settings, allow_pdf=command in ("ocr", "extract"),
+    doc = load_document(path.read_bytes(), path.name, settings,
+                        allow_pdf=command in ("ocr", "extract", "stamps"),
                         pages=getattr(args, "pages", None), dpi=getattr(args, "dpi", None))
     record: dict = {"file": str(path)}
     if command == "ocr":
@@ -76,6 +77,17 @@ def _run_one(command: str, path: Path, args, settings, registry, out: Path | Non
         if out:
             _write_png(out / f"{path.stem}.png",
                        compose(image, result, white_bg=args.white_bg, crop=args.crop))
+    elif command == "stamps":
+        from .pipelines.stamps import StampsPipeline
+
+        result = StampsPipeline(registry)(doc.pages, min_score=args.min_score)
+        record["stamps"] = [s.as_dict() for s in result.stamps]
+        record["similarity"] = [[round(float(v), 4) for v in row] for row in result.similarity]
+        if out:
+            for i, stamp in enumerate(result.stamps, 1):
+                page = next(p for p in doc.pages if p.page == stamp.page)
+                _write_png(out / f"{path.stem}_p{stamp.page}_stamp_{i}.png",
+                           crop_box(page.image, stamp.box))
     elif command == "caption":
         from .pipelines.caption import CaptionPipeline
 
@@ -97,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     extract = sub.add_parser("extract", parents=[common], help="figures, tables, equations")
     extract.add_argument("--classes", default="")
     extract.add_argument("--min-score", type=float, default=0.5)
-    for p in (ocr, extract):
+    stamps = sub.add_parser("stamps", parents=[common], help="stamps/seals and their similarity")
+    stamps.add_argument("--min-score", type=float, default=0.35)
+    for p in (ocr, extract, stamps):
         p.add_argument("--pages")
         p.add_argument("--dpi", type=int)
     cut = sub.add_parser("cut", parents=[common], help="cut COCO objects out as PNG")
@@ -108,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     caption = sub.add_parser("caption", parents=[common], help="grounded caption (Kosmos-2)")
     caption.add_argument("--prompt", default="<grounding>An image of")
     caption.add_argument("--max-new-tokens", type=int, default=64)
-    sub.add_parser("stamps", parents=[common], help="not built yet")
     models = sub.add_parser("models", help="model files: list, fetch, verify")
     models.add_argument("action", choices=["list", "fetch", "verify"])
     args = parser.parse_args(argv)
@@ -117,9 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         from .modelfiles import main as modelfiles_main
 
         return modelfiles_main([args.action])
-    if args.command == "stamps":
-        print("stamps: not built yet in this version", file=sys.stderr)
-        return 2
 
     from tqdm import tqdm
 

@@ -185,6 +185,39 @@ def bench_cut(runs: int, base: str) -> list[dict]:
              "reference": f"detector {detect:.0f} ms, matte {matte:.0f} ms (mean)"}]
 
 
+def bench_stamps(runs: int, base: str) -> list[dict]:
+    """An A4 scan at 150 dpi (a StaVer page resized to 1240×1754, one stamp): detection alone,
+    the whole route (decode, detect, embed, similarity), and one crop embedding."""
+    import io
+
+    from PIL import Image
+
+    from api.pipelines.stamps import StampsPipeline
+
+    settings = Settings.from_env()
+    pipeline = StampsPipeline(Registry(ALL_SPECS, settings))
+    page = Image.open(SHARED / "data/eval/stamps/staver_image_1.png").convert("RGB")
+    page = page.resize((1240, 1754), Image.LANCZOS)
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    data = buf.getvalue()
+    image = decode_image(data, settings)
+    detect_ms = p50(lambda: pipeline.detect(image, 0.35), runs)
+    crop = image[1100:1250, 590:720]
+    embed_ms = p50(lambda: pipeline.embed([crop]), runs)
+
+    def raw():
+        from api.inputs import Page
+        pipeline([Page(decode_image(data, settings))])
+
+    raw_ms = p50(raw, runs)
+    http_ms = p50(lambda: Client(base).post_file("/stamps", data, {}), runs)
+    return [{"endpoint": "/stamps", "input": "A4 page at 150 dpi, 1240×1754 PNG, one stamp",
+             "raw_ms": raw_ms, "http_ms": http_ms, "ratio": http_ms / raw_ms,
+             "reference": f"detection {detect_ms:.0f} ms (target ≤ 300), one crop embedding "
+                          f"{embed_ms:.0f} ms (target ≤ 30)"}]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -192,7 +225,7 @@ def main() -> int:
     log = REPO_ROOT / "bench" / "uwsgi.log"
     with running({"PRISM_PRELOAD": "all"}, log_path=str(log)) as base:
         rows = (bench_ocr(args.runs, base) + bench_extract(args.runs, base)
-                + bench_cut(args.runs, base))
+                + bench_cut(args.runs, base) + bench_stamps(args.runs, base))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
     lines = [f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; "

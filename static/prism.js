@@ -3,7 +3,7 @@
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"];
 const MODEL_FOR = { ocr: "ocr-ppocrv6", extract: "layout-cdla", cut: "matte-isnet",
-  stamps: null, "generate-text": "caption-kosmos2" };
+  stamps: "stamp-det", "generate-text": "caption-kosmos2" };
 let tab = "ocr", file = null, models = {};
 
 function selectTab(name) {
@@ -19,7 +19,6 @@ function selectTab(name) {
 }
 
 function availability(name) {
-  if (name === "stamps") return "Not available in this version.";
   const m = models[MODEL_FOR[name]];
   if (m && m.status === "files missing") return `Unavailable: ${m.name} is not installed (${m.install}).`;
   return "";
@@ -31,8 +30,7 @@ async function loadModels() {
     (await r.json()).models.forEach((m) => { models[m.name] = m; });
   } catch (e) { /* the page still works; status is shown when known */ }
   document.querySelectorAll("#tabs button").forEach((b) => {
-    const reason = b.dataset.tab === "stamps" ||
-      (models[MODEL_FOR[b.dataset.tab]] || {}).status === "files missing";
+    const reason = (models[MODEL_FOR[b.dataset.tab]] || {}).status === "files missing";
     b.classList.toggle("unavailable", Boolean(reason));
     if (reason) b.title = "unavailable";
   });
@@ -41,7 +39,7 @@ async function loadModels() {
 
 function clearResult() {
   $("result").hidden = true; $("error").hidden = true;
-  ["text", "caption", "items"].forEach((id) => { $(id).innerHTML = ""; });
+  ["text", "caption", "items", "heat"].forEach((id) => { $(id).innerHTML = ""; });
   $("overlay").innerHTML = ""; $("download").hidden = true;
   $("stage").classList.remove("checker");
 }
@@ -146,6 +144,17 @@ async function show(data) {
       `<li>${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]</li>`).join("");
     return;
   }
+  if (tab === "stamps") {
+    const page = data.pages[0], first = data.stamps.filter((s) => s.page === page.page);
+    if (file && file.type === "application/pdf") $("view").removeAttribute("src");
+    else await loadImage(imageSource());
+    drawBoxes(page.width, page.height, first.map((s, i) => ({ box: s.box, label: String(i + 1) })));
+    $("items").innerHTML = data.stamps.length ? data.stamps.map((s, i) =>
+      `<li>${i + 1}. page ${s.page}, score ${s.score.toFixed(2)} [${s.box.map(Math.round).join(", ")}]</li>`).join("")
+      : "<li>No stamps found.</li>";
+    drawHeat(data.similarity);
+    return;
+  }
   if (tab === "generate-text") {
     await loadImage(imageSource());
     const img = $("view");
@@ -160,6 +169,14 @@ async function show(data) {
     });
     $("caption").innerHTML = html + escapeHtml(text.slice(at));
   }
+}
+
+// Cosine similarity matrix as a heat map: white 0 → deep blue 1.
+function drawHeat(sim) {
+  if (sim.length < 2) return;
+  const cell = (v) => `<td style="background:rgba(67,99,216,${Math.max(0, v).toFixed(2)})" title="${v.toFixed(3)}">${v.toFixed(2)}</td>`;
+  $("heat").innerHTML = `<tr><th></th>${sim.map((_, i) => `<th>${i + 1}</th>`).join("")}</tr>` +
+    sim.map((row, i) => `<tr><th>${i + 1}</th>${row.map(cell).join("")}</tr>`).join("");
 }
 
 function escapeHtml(s) { return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pymupdf
 import pytest
@@ -37,7 +38,8 @@ def test_ready_and_models(client):
     assert r.json() == {"ready": True, "missing": [], "optional_missing": ["caption-kosmos2"]}
     models = {m["name"]: m for m in client.get("/models").json()["models"]}
     assert set(models) >= {"ocr-ppocrv6", "ocr-tesseract-kor", "layout-cdla",
-                           "detect-yolox-nano", "matte-isnet", "caption-kosmos2"}
+                           "detect-yolox-nano", "matte-isnet", "stamp-det", "stamp-embed",
+                           "caption-kosmos2"}
     ocr = models["ocr-ppocrv6"]
     assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 3
     assert all(len(f["sha256"]) == 64 for f in ocr["files"])
@@ -61,13 +63,6 @@ def test_swagger_ui_and_spec_are_served(client):
 def test_frontend_index(client):
     r = client.get("/")
     assert r.status_code == 200 and "Prism" in r.text
-
-
-@pytest.mark.parametrize("path,body", [
-    ("/stamps", {"image_base64": "aGk="}),
-])
-def test_unbuilt_operations_answer_501(client, path, body):
-    assert_problem(client.post(path, json=body), 501)
 
 
 def test_unknown_route_is_problem_404(client):
@@ -252,3 +247,22 @@ def test_request_ids_timing_header_and_json_log(client, caplog):
     assert len(fresh) == 32 and int(fresh, 16) >= 0
     bad = client.get("/health", headers={"X-Request-ID": "<script>"}).headers["x-request-id"]
     assert bad != "<script>"
+
+
+def test_corrupt_model_is_503_for_its_endpoints_only(make_client, settings, tmp_path):
+    """A damaged stamp-detector file: /stamps answers 503 naming the model and the install
+    command, while /ocr on the same app keeps working."""
+    models = Path(settings.models_dir)
+    for path in models.rglob("*"):
+        if path.is_file():
+            target = tmp_path / path.relative_to(models)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path)
+    damaged = tmp_path / "stamps/stamp_det.onnx"
+    damaged.unlink()
+    damaged.write_bytes(b"\0" * (models / "stamps/stamp_det.onnx").stat().st_size)
+    client = make_client(fresh_registry=True, models_dir=str(tmp_path))
+    body = assert_problem(client.post("/stamps", files={"file": ("p.png", PAGE.read_bytes())}), 503)
+    assert "stamp-det" in body["detail"] and "make models" in body["detail"]
+    ok = client.post("/ocr", files={"file": ("p.png", PAGE.read_bytes())})
+    assert ok.status_code == 200 and ok.json()["pages"][0]["lines"]

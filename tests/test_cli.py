@@ -62,3 +62,16 @@ def test_bad_input_is_reported_and_fails(tmp_path):
 def test_models_verify():
     result = run("models", "verify")
     assert result.returncode == 0 and "ok\tocr/PP-OCRv6_det_small.onnx" in result.stdout
+
+
+def test_stamps_writes_crops(tmp_path):
+    page = SHARED / "data/eval/stamps/mullevik_stamps_f_2011_094.jpg"
+    result = run("stamps", str(page), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / f"{page.stem}.json").read_text())
+    assert len(record["stamps"]) == 2 and len(record["similarity"]) == 2
+    crops = sorted(tmp_path.glob("*_stamp_*.png"))
+    assert len(crops) == 2
+    x1, y1, x2, y2 = record["stamps"][0]["box"]
+    w, h = Image.open(crops[0]).size
+    assert abs(w - (x2 - x1)) <= 2 and abs(h - (y2 - y1)) <= 2

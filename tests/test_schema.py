@@ -2,8 +2,7 @@
 openapi.yaml; no answer may be a 5xx, and every answer must match the spec (status code,
 content type, headers, body schema, 405 with Allow for undeclared methods). Whether a
 schema-valid request is accepted depends on the uploaded bytes (is it a decodable image?),
-which a schema cannot express, so positive_data_acceptance is not among the checks.
-/stamps is left out until it is built (it answers 501)."""
+which a schema cannot express, so positive_data_acceptance is not among the checks."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from api.settings import Settings  # noqa: E402
 
 _settings = Settings.from_env({})
 _app = create_app(_settings, Registry(ALL_SPECS, _settings))
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app).exclude(path="/stamps")
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 
 
 @schema.parametrize()

@@ -41,7 +41,7 @@ def page(browser, base):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.goto(base + "/")
-    page.wait_for_selector("#tabs button[data-tab=stamps].unavailable")  # /models loaded
+    page.wait_for_selector("#tabs button[data-tab=generate-text].unavailable")  # /models loaded
     yield page
     context.close()
 
@@ -81,9 +81,15 @@ def test_cut_tab_shows_cutout_over_checkerboard(page):
     page.screenshot(path=str(ARTIFACTS / "ui_cut.png"), full_page=True)
 
 
+def test_stamps_tab_numbers_boxes_and_shows_similarity(page):
+    run(page, "stamps", SHARED / "data/eval/stamps/mullevik_stamps_f_2011_094.jpg")
+    assert page.locator("#overlay rect").count() == 2
+    assert page.locator("#overlay text").all_text_contents() == ["1", "2"]
+    assert page.locator("#heat td").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "ui_stamps.png"), full_page=True)
+
+
 def test_unavailable_endpoints_are_marked_not_broken(page):
-    page.click("#tabs button[data-tab='stamps']")
-    assert page.is_disabled("#run") and "not available" in page.inner_text("#model").lower()
     page.click("#tabs button[data-tab='generate-text']")  # Kosmos-2 weights not installed
     assert page.is_disabled("#run") and "not installed" in page.inner_text("#model")
 
@@ -100,7 +106,7 @@ def test_phone_width(browser, base):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.goto(base + "/")
-    page.wait_for_selector("#tabs button[data-tab=stamps].unavailable")
+    page.wait_for_selector("#tabs button[data-tab=generate-text].unavailable")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # no horizontal scrolling
     page.screenshot(path=str(ARTIFACTS / "ui_phone.png"), full_page=True)

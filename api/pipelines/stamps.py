@@ -18,9 +18,9 @@ from ..vision import crop_box
 from .base import Deadline, Timings
 
 #: Cosine similarity above which two crops are reported as the same stamp (``match``).
-#: Chosen on the StaVer pages (one stamp on five scans: 0.90–0.96) against different stamps
-#: of the eval set (≤ 0.85); see README "Stamps".
-MATCH_THRESHOLD = 0.88
+#: Measured on the hand-labelled eval crops: one physical stamp on StaVer's five scans gives
+#: 0.85–0.96, different stamps of the eval set at most 0.70; see README "Stamps".
+MATCH_THRESHOLD = 0.8
 
 
 @dataclass
