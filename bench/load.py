@@ -21,11 +21,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import psutil
+from urllib3 import encode_multipart_formdata
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -45,13 +45,8 @@ MIX = [  # endpoint, form fields, input file
 
 
 def _multipart(fields: dict, filename: str, data: bytes) -> tuple[bytes, dict]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="{filename}"\r\n\r\n'.encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    body, ctype = encode_multipart_formdata({**fields, "file": (filename, data)})
+    return body, {"Content-Type": ctype}
 
 
 def post(port: int, path: str, body: bytes, headers: dict) -> int:
