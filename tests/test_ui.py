@@ -82,7 +82,8 @@ def test_cut_tab_shows_cutout_over_checkerboard(page):
 
 
 def test_stamps_tab_numbers_boxes_and_shows_similarity(page):
-    run(page, "stamps", SHARED / "data/eval/stamps/mullevik_stamps_f_2011_094.jpg")
+    run(page, "stamps", SHARED / "data/eval/stamps/mullevik_stamps_faktura-237279.jpg",
+        {"fieldset[data-for=stamps] input[name=min_score]": "0.4"})
     assert page.locator("#overlay rect").count() == 2
     assert page.locator("#overlay text").all_text_contents() == ["1", "2"]
     assert page.locator("#heat td").count() == 4
