@@ -3,12 +3,13 @@
     python -m api ocr FILES... [--lang auto|en|ko] [--min-score 0.5] [--pages 1-3] [--dpi 200]
     python -m api extract FILES... [--classes figure,table] [--min-score 0.5]
     python -m api cut FILES... --objects dog,person [--white-bg] [--crop]
+    python -m api stamps FILES... [--min-score 0.35] [--pages 1-3] [--dpi 200]
     python -m api caption FILES... [--prompt ...] [--max-new-tokens 64]
     python -m api models list|fetch|verify
 
 Folders are walked recursively. Each input gives one JSON line on stdout, or with ``--out DIR``
-a ``<name>.json`` there (plus ``<name>.png`` cut-outs and ``<name>_p<page>_<class>_<i>.png``
-crops). A progress bar goes to stderr. Exit status 1 when any input failed (its line carries
+a ``<name>.json`` there (plus ``<name>.png`` cut-outs, ``<name>_p<page>_<class>_<i>.png``
+crops and ``<name>_p<page>_stamp_<i>.png`` stamp crops). A progress bar goes to stderr. Exit status 1 when any input failed (its line carries
 ``error``).
 """
 
@@ -81,8 +82,7 @@ def _run_one(command: str, path: Path, args, settings, registry, out: Path | Non
         from .pipelines.stamps import StampsPipeline
 
         result = StampsPipeline(registry)(doc.pages, min_score=args.min_score)
-        record["stamps"] = [s.as_dict() for s in result.stamps]
-        record["similarity"] = [[round(float(v), 4) for v in row] for row in result.similarity]
+        record.update(result.as_dict())
         if out:
             for i, stamp in enumerate(result.stamps, 1):
                 page = next(p for p in doc.pages if p.page == stamp.page)

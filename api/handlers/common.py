@@ -43,6 +43,29 @@ def options(body: dict | None) -> dict:
     return {}
 
 
+def read_sources(body: dict | None, *, part: str = "file", base64_key: str = "image_base64",
+                 url_key: str = "image_url", multiple: bool = False) -> list[tuple[str, bytes]]:
+    """The raw bytes of one input given as exactly one of: multipart ``part`` part(s), JSON
+    ``base64_key`` or JSON ``url_key`` (fetched through the URL guard). Returns
+    ``[(filename, bytes)]``; raises 400 when none or several are given."""
+    settings, _ = state()
+    files = flask.request.files.getlist(part) if flask.request.files else []
+    body = body if isinstance(body, dict) else {}
+    sources = sum([bool(files), bool(body.get(url_key)), bool(body.get(base64_key))])
+    if sources == 0:
+        raise BadRequest(f"Send the image as a multipart `{part}` part, or JSON with "
+                         f"`{url_key}` or `{base64_key}`.")
+    if sources > 1:
+        raise BadRequest(f"Send exactly one of `{part}`, `{url_key}`, `{base64_key}`.")
+    if len(files) > 1 and not multiple:
+        raise BadRequest(f"This endpoint takes one `{part}` part.")
+    if files:
+        return [(f.filename or "upload", f.read()) for f in files]
+    if body.get(base64_key):
+        return [("image", decode_base64(body[base64_key], settings))]
+    return [("image", fetch_url(body[url_key], settings))]
+
+
 def read_documents(body: dict | None, *, allow_pdf: bool, multiple: bool = False,
                    pages: str | None = None, dpi: int | None = None) -> list[Document]:
     """Decode the request's image input(s) into documents.
@@ -51,21 +74,5 @@ def read_documents(body: dict | None, *, allow_pdf: bool, multiple: bool = False
     Raises 400 when none or several are given (see :mod:`api.inputs` for the rest).
     """
     settings, _ = state()
-    files = flask.request.files.getlist("file") if flask.request.files else []
-    body = body if isinstance(body, dict) else {}
-    sources = sum([bool(files), bool(body.get("image_url")), bool(body.get("image_base64"))])
-    if sources == 0:
-        raise BadRequest("Send the image as a multipart `file` part, or JSON with "
-                         "`image_url` or `image_base64`.")
-    if sources > 1:
-        raise BadRequest("Send exactly one of `file`, `image_url`, `image_base64`.")
-    if len(files) > 1 and not multiple:
-        raise BadRequest("This endpoint takes one `file` part.")
-    if files:
-        raw = [(f.filename or "upload", f.read()) for f in files]
-    elif body.get("image_base64"):
-        raw = [("image", decode_base64(body["image_base64"], settings))]
-    else:
-        raw = [("image", fetch_url(body["image_url"], settings))]
     return [load_document(data, name, settings, allow_pdf=allow_pdf, pages=pages, dpi=dpi)
-            for name, data in raw]
+            for name, data in read_sources(body, multiple=multiple)]

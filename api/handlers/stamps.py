@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import flask
 
-from ..errors import BadRequest
-from ..inputs import decode_base64, fetch_url, load_document
+from ..inputs import load_document
 from ..pipelines.stamps import MATCH_THRESHOLD, StampsPipeline
 from ..vision import draw_boxes, encode_png
-from .common import deadline, json_response, options, read_documents, request_timings, state
+from .common import (deadline, json_response, options, read_documents, read_sources,
+                     request_timings, state)
 
 DEFAULT_MIN_SCORE = 0.35
 
@@ -32,26 +32,10 @@ def stamps(body=None, **_form):
     if annotated:
         # Stamp2vec's /image-w-boxes: the (first) page with numbered boxes
         labels = [f"{i + 1}: {s.score:.2f}" for i, s in enumerate(result.stamps)]
-        image = draw_boxes(pages[0].image, [s.box for s in result.stamps], ["stamp"] * len(labels))
-        for label, stamp in zip(labels, result.stamps):
-            image = _label(image, stamp.box, label)
+        image = draw_boxes(pages[0].image, [s.box for s in result.stamps], labels)
         return flask.Response(encode_png(image), mimetype="image/png")
-    return json_response({
-        "stamps": [s.as_dict(bool(opts.get("embeddings"))) for s in result.stamps],
-        "similarity": [[round(float(v), 4) for v in row] for row in result.similarity],
-        "pages": [{"page": p, "width": w, "height": h} for p, w, h in result.pages],
-        "timings_ms": timer.as_dict(),
-    })
-
-
-def _label(image, box, text):
-    import cv2
-
-    scale = max(0.6, min(image.shape[:2]) / 800)
-    x, y = int(box[0]), max(int(box[1]) - 6, int(24 * scale))
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (230, 25, 75),
-                max(2, int(2 * scale)), cv2.LINE_AA)
-    return image
+    return json_response({**result.as_dict(bool(opts.get("embeddings"))),
+                          "timings_ms": timer.as_dict()})
 
 
 def embed(body=None, **_form):
@@ -67,30 +51,18 @@ def embed(body=None, **_form):
                           "timings_ms": timer.as_dict()})
 
 
-def _reference(body) -> "object":
-    """The reference stamp crop: multipart ``reference`` part, or JSON ``reference_base64`` /
+def _reference(body):
+    """The reference stamp crop (RGB): multipart ``reference``, or JSON ``reference_base64`` /
     ``reference_url``; exactly one."""
     settings, _ = state()
-    part = flask.request.files.get("reference") if flask.request.files else None
-    body = body if isinstance(body, dict) else {}
-    given = [bool(part), bool(body.get("reference_base64")), bool(body.get("reference_url"))]
-    if sum(given) != 1:
-        raise BadRequest("Send the reference stamp as exactly one of a multipart `reference` "
-                         "part, JSON `reference_base64` or `reference_url`.")
-    if part:
-        data = part.read()
-    elif body.get("reference_base64"):
-        data = decode_base64(body["reference_base64"], settings)
-    else:
-        data = fetch_url(body["reference_url"], settings)
-    return load_document(data, "reference", settings, allow_pdf=False).pages[0].image
+    name, data = read_sources(body, part="reference", base64_key="reference_base64",
+                              url_key="reference_url")[0]
+    return load_document(data, name, settings, allow_pdf=False).pages[0].image
 
 
 def compare(body=None, **_form):
     """Does this document carry the reference stamp? Each stamp's cosine similarity to it."""
     opts = options(body)
-    opts.pop("reference_base64", None)
-    opts.pop("reference_url", None)
     timer, limit = request_timings(), deadline()
     with timer.stage("decode"):
         pages = _pages(body, opts)
@@ -107,6 +79,6 @@ def compare(body=None, **_form):
     return json_response({
         "stamps": stamps, "best": best, "best_similarity": best_sim,
         "match": best_sim is not None and best_sim >= threshold, "threshold": threshold,
-        "pages": [{"page": p, "width": w, "height": h} for p, w, h in result.pages],
+        "pages": result.as_dict()["pages"],
         "timings_ms": timer.as_dict(),
     })

@@ -51,6 +51,14 @@ class StampsResult:
     similarity: np.ndarray
     pages: list[tuple[int, int, int]] = field(default_factory=list)
 
+    def as_dict(self, with_embedding: bool = False) -> dict:
+        """JSON form: ``stamps``, ``similarity`` (rounded to 4 decimals) and ``pages``."""
+        return {
+            "stamps": [s.as_dict(with_embedding) for s in self.stamps],
+            "similarity": [[round(float(v), 4) for v in row] for row in self.similarity],
+            "pages": [{"page": p, "width": w, "height": h} for p, w, h in self.pages],
+        }
+
 
 def cosine_matrix(embeddings: np.ndarray) -> np.ndarray:
     """``(N, D)`` unit vectors → ``(N, N)`` cosine similarities clipped to −1…1."""
