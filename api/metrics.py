@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rapidfuzz.distance import Levenshtein
 
+from .vision import box_iou
+
 
 def cer(hypothesis: str, reference: str) -> float:
     """Character error rate: Levenshtein distance (rapidfuzz) over reference length, with
@@ -18,8 +20,6 @@ def match_boxes(predicted, truth, iou: float = 0.5) -> tuple[int, int, int]:
     A prediction is a true positive when its IoU with a not-yet-matched true box is ≥ ``iou``
     (the PASCAL VOC rule). Returns ``(true positives, false positives, false negatives)``.
     """
-    from .vision import box_iou
-
     unmatched = list(range(len(truth)))
     tp = 0
     for box in predicted:

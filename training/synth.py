@@ -512,7 +512,7 @@ def _ink_texture(rng: random.Random, mask: np.ndarray) -> np.ndarray:
     if rng.random() < 0.5:  # grain
         grain = np.random.default_rng(rng.getrandbits(32)).random((h, w)).astype(np.float32)
         alpha *= np.where(grain < rng.uniform(0.05, 0.3), 0.3, 1.0)
-    if rng.random() < 0.3 and _seed_images("backgrounds") is not None:  # soft gradient fade
+    if rng.random() < 0.3:  # soft gradient fade
         ramp = np.linspace(rng.uniform(0.2, 0.7), 1.0, w, dtype=np.float32)[None, :]
         alpha *= ramp if rng.random() < 0.5 else ramp[:, ::-1]
     alpha *= rng.uniform(0.55, 1.0)

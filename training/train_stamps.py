@@ -189,17 +189,6 @@ def centernet_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) 
 
 # ----------------------------------------------------------------------------- evaluate
 
-def detect(model: StampNet, image: np.ndarray, min_score: float):
-    """Run the torch model on one RGB page and decode it with the service's decoder."""
-    tensor, scale = stampdet.preprocess(image)
-    model.eval()
-    model.export = True
-    with torch.no_grad():
-        maps = model(torch.from_numpy(tensor))[0].numpy()
-    model.export = False
-    return stampdet.decode(maps, scale, image.shape[1], image.shape[0], min_score)
-
-
 def evaluate(predict, pages: list[tuple[np.ndarray, np.ndarray]], min_score: float) -> dict:
     """Recall and precision at IoU 0.5 of ``predict(image, min_score) -> (boxes, scores)``."""
     tp = fp = fn = 0
