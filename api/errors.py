@@ -13,6 +13,8 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 
+from .worker import recycle_worker
+
 log = logging.getLogger("prism.errors")
 
 
@@ -56,7 +58,8 @@ class ModelUnavailable(Problem):
 
 
 class GatewayTimeout(Problem):
-    """504: the request ran past ``PRISM_REQUEST_TIMEOUT_S``."""
+    """504: the request ran past ``PRISM_REQUEST_TIMEOUT_S``. Under uWSGI the worker is
+    replaced once this answer is sent (:func:`api.worker.recycle_worker`)."""
     status, title = 504, "Request Timeout"
 
 
@@ -73,6 +76,8 @@ def problem_handler(_request, exc: ProblemException) -> ConnexionResponse:
         return problem(status=500, title="Internal Server Error",
                        detail="The server failed to handle this request.")
     (log.warning if status < 500 else log.error)("%s %s: %s", status, exc.title, exc.detail)
+    if isinstance(exc, GatewayTimeout) and recycle_worker():
+        log.warning("recycling this worker after its request ran past the deadline")
     return problem(status=status, title=exc.title or _SAFE_TITLES.get(status, "Error"),
                    detail=exc.detail, ext=getattr(exc, "ext", None), headers=exc.headers)
 

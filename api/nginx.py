@@ -1,8 +1,9 @@
 """Render ``nginx/prism.conf.template`` for the current settings.
 
 ``python -m api.nginx [--listen 80] [--socket /run/prism/uwsgi.sock] > /etc/nginx/sites-enabled/prism``
-fills the body limit from ``PRISM_MAX_UPLOAD_BYTES`` and the read timeout from the uWSGI
-harakiri (plus a margin), so the three never drift apart.
+fills the body limit from ``PRISM_MAX_UPLOAD_BYTES`` and the read timeout from
+``PRISM_REQUEST_TIMEOUT_S`` (5 s above it, 5 s below uWSGI's harakiri), so the three never
+drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from .serve import harakiri_s
+from .serve import nginx_read_timeout_s
 from .settings import REPO_ROOT, Settings
 
 TEMPLATE = REPO_ROOT / "nginx" / "prism.conf.template"
@@ -33,7 +34,7 @@ def render(settings: Settings, listen: str, socket: str | list[str],
     return (text.replace("@LISTEN@", listen)
                 .replace("@STATIC@", static or str(REPO_ROOT / "static"))
                 .replace("@MAX_BODY@", str(settings.max_upload_bytes))
-                .replace("@READ_TIMEOUT@", f"{harakiri_s(settings) + 10}s"))
+                .replace("@READ_TIMEOUT@", f"{nginx_read_timeout_s(settings)}s"))
 
 
 def start_nginx(root: str, site: str, port: int) -> subprocess.Popen:

@@ -22,8 +22,16 @@ from .settings import REPO_ROOT, Settings
 
 
 def harakiri_s(settings: Settings) -> int:
-    """uWSGI's hard limit: ``PRISM_HARAKIRI_S``, kept 10 s above the soft request deadline."""
+    """uWSGI's hard limit: ``PRISM_HARAKIRI_S``, kept 10 s above the soft request deadline
+    (and so 5 s above Nginx's read timeout, :func:`nginx_read_timeout_s`)."""
     return max(settings.harakiri_s, int(settings.request_timeout_s) + 10)
+
+
+def nginx_read_timeout_s(settings: Settings) -> int:
+    """Nginx's wait for a response: between the soft deadline and harakiri, so a worker stuck
+    in native code (it cannot answer its own 504) gets Nginx's 504 problem+json first and
+    is then killed and respawned by harakiri."""
+    return int(settings.request_timeout_s) + 5
 
 
 def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[str]:

@@ -156,3 +156,86 @@ def test_scale_out_kill_one_instance_under_load(tmp_path_factory):
                 proc.wait(timeout=10)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU clock ticks the process has used so far (``/proc/<pid>/stat``)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_past_deadline_504_problem_and_worker_recycled():
+    """The time limit, both ways, through Nginx with one worker and a 4 s request deadline
+    (so Nginx waits 9 s and harakiri fires at 14 s):
+
+    - soft: OCR of a 3300-px page takes far over 4 s; Prism answers its own 504 problem+json
+      and the worker is replaced after answering;
+    - hard: a worker stuck mid-request (SIGSTOP stands in for native code that never returns)
+      gets Nginx's 504 problem+json, harakiri kills it, a new worker answers the next request.
+    """
+    import signal
+    import threading
+
+    root = tempfile.mkdtemp(prefix="prism-timeout-")
+    os.chmod(root, 0o755)
+    page = (SHARED / "data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
+    line = "data/eval/ocr/rapidocr_en_rec.jpg"
+    sock = os.path.join(root, "uwsgi.sock")
+    env = {"PRISM_SOCKET": sock, "PRISM_PROCESSES": "1", "PRISM_REQUEST_TIMEOUT_S": "4",
+           "PRISM_HARAKIRI_S": "1"}
+    try:
+        with running(env, log_path=os.path.join(root, "uwsgi.log")):
+            port = free_port()
+            proc = start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
+
+            def worker_pid() -> int:
+                return json.loads(request(port, "GET", "/health")[2])["pid"]
+
+            def wait_for_new_worker(old: int) -> int:
+                for _ in range(150):
+                    try:
+                        pid = worker_pid()
+                        if pid != old:
+                            return pid
+                    except (OSError, ValueError, KeyError):  # 502 while none is up
+                        pass
+                    time.sleep(0.2)
+                raise AssertionError(f"worker {old} was not replaced")
+
+            try:
+                body, headers = multipart({"lang": "en"}, "page.png", page)
+                # soft deadline: Prism's own 504, then the worker is recycled
+                first = worker_pid()
+                status, rh, raw = request(port, "POST", "/ocr", body, headers)
+                assert status == 504 and rh["content-type"].startswith("application/problem+json")
+                assert "4 s" in json.loads(raw)["detail"]
+                second = wait_for_new_worker(first)
+
+                # hard limit: the worker hangs mid-request
+                result = {}
+                thread = threading.Thread(target=lambda: result.update(
+                    zip(("status", "headers", "raw", "t"),
+                        (*request(port, "POST", "/ocr", body, headers), time.monotonic()))))
+                start_ticks, started = _cpu_ticks(second), time.monotonic()
+                thread.start()
+                while _cpu_ticks(second) - start_ticks < 30:  # 0.3 s of CPU: inside the request
+                    time.sleep(0.02)
+                os.kill(second, signal.SIGSTOP)
+                thread.join(60)
+                assert result["status"] == 504
+                assert result["headers"]["content-type"].startswith("application/problem+json")
+                assert json.loads(result["raw"])["status"] == 504
+                assert 8 < result["t"] - started < 13  # Nginx's 9 s read timeout, before harakiri
+                wait_for_new_worker(second)
+                assert "HARAKIRI" in open(os.path.join(root, "uwsgi.log")).read()
+
+                # and the new worker answers real work
+                status, _, raw = request(port, "POST", "/ocr",
+                                         *multipart({"lang": "en"}, "l.jpg", (SHARED / line).read_bytes()))
+                assert status == 200
+                assert cer(json.loads(raw)["pages"][0]["text"], TRUTH[line]["text"]) <= 0.03
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

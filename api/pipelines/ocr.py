@@ -26,6 +26,7 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uac00-\ud7af\u3130-\u318f]")
 _HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 #: PP-OCR results at or above this score with no CJK glyphs are accepted in ``auto`` mode.
 AUTO_LATIN_SCORE = 0.85
+RECOGNIZE_CHUNK = 64  # line crops per recognition call; the deadline is checked between calls
 #: Images with no detected text and at most this height are read as one line.
 LINE_FALLBACK_MAX_HEIGHT = 160
 
@@ -158,9 +159,11 @@ class OcrPipeline:
         if lang != "ko":
             ppocr = self.registry.get("ocr-ppocrv6")
             with timings.stage("recognize"):
-                bgr = [c[:, :, ::-1].copy() for c in crops]
-                results = [(t, s, "ppocr") for t, s in ppocr.recognize(bgr)]
-            deadline.check()
+                # in chunks, so a page with hundreds of lines still stops at its deadline
+                for start in range(0, len(crops), RECOGNIZE_CHUNK):
+                    bgr = [c[:, :, ::-1].copy() for c in crops[start:start + RECOGNIZE_CHUNK]]
+                    results += [(t, s, "ppocr") for t, s in ppocr.recognize(bgr)]
+                    deadline.check()
         if lang == "ko":
             todo = list(range(len(crops)))
         elif lang == "auto":

@@ -1,0 +1,73 @@
+"""What a serving worker does around its requests, apart from answering them.
+
+- :func:`release_memory` after every request (``PRISM_MALLOC_TRIM``): glibc keeps the freed
+  pages of large decoded images and model buffers in its heap; ``malloc_trim(0)`` gives them
+  back so a worker's RSS stays flat between requests instead of ratcheting up.
+- :func:`recycle_worker` after a request ran past its deadline: the worker exits once the
+  504 is sent and uWSGI's master spawns a fresh one.
+
+Both are no-ops outside a uWSGI worker (tests, the CLI).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's ``malloc_trim`` or ``None`` (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_memory() -> bool:
+    """Return the heap's free pages to the OS (glibc ``malloc_trim(0)``; 1–10 ms measured
+    after /ocr, /cut and /extract requests, spent after the response has been sent).
+    Returns ``False`` where the C library has no such call."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+def _uwsgi():
+    try:
+        import uwsgi  # only importable inside a uWSGI worker
+
+        return uwsgi
+    except ImportError:
+        return None
+
+
+def recycle_worker() -> bool:
+    """Ask uWSGI to replace this worker once the response in flight has been sent.
+
+    Sends SIGHUP to the worker itself: uWSGI's worker handler (``gracefully_kill``) lets the
+    current request finish, then exits, and the master spawns a fresh worker. Used after a
+    request ran past its deadline, so whatever it left behind (native arenas, half-used
+    buffers) goes with the process. Returns ``False`` (and does nothing) outside uWSGI.
+    """
+    if _uwsgi() is None:
+        return False
+    os.kill(os.getpid(), signal.SIGHUP)
+    return True
+
+
+def install_hooks(malloc_trim: bool) -> bool:
+    """Inside uWSGI, run :func:`release_memory` after each request when ``malloc_trim``
+    (uWSGI's ``after_req_hook``, called once the response is sent). Returns whether the
+    hook was installed."""
+    uwsgi = _uwsgi()
+    if uwsgi is None or not malloc_trim or _malloc_trim() is None:
+        return False
+    uwsgi.after_req_hook = release_memory
+    return True
