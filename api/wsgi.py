@@ -2,10 +2,15 @@
 
 Connexion 3 is ASGI; ``a2wsgi.ASGIMiddleware`` runs it under uWSGI. It starts an event-loop
 thread when created, so uWSGI must run with ``lazy-apps = true`` (one per worker, after fork).
+Each worker also returns freed heap to the OS after every request (:mod:`api.worker`).
 """
 
 from a2wsgi import ASGIMiddleware
 
 from .app import create_app
+from .settings import Settings
+from .worker import install_hooks
 
-application = ASGIMiddleware(create_app())
+_settings = Settings.from_env()
+application = ASGIMiddleware(create_app(_settings))
+install_hooks(_settings.malloc_trim)
