@@ -52,6 +52,32 @@ def install_from_folder(source: Path, models_dir: Path) -> dict:
     return record
 
 
+def write_tiny_model(folder: Path, processor_dir: Path, seed: int = 0) -> Path:
+    """Save a tiny randomly initialised Kosmos-2 with the real processor into ``folder``.
+
+    For tests and benchmarks only (its captions are noise): the real vocabulary (65,037
+    tokens) and the processor's 64 image tokens from ``processor_dir`` (e.g.
+    ``../shared/models/generate-text``), 2 text layers of width 64 and 2 vision layers of
+    width 32, so loading, generation, decoding and grounding all run for real in well under a
+    second. Seeded with ``seed``. Returns ``folder``.
+    """
+    import torch
+    from transformers import Kosmos2Config, Kosmos2ForConditionalGeneration, Kosmos2Processor
+
+    processor = Kosmos2Processor.from_pretrained(processor_dir)
+    config = Kosmos2Config(
+        text_config={"vocab_size": len(processor.tokenizer), "embed_dim": 64, "layers": 2,
+                     "attention_heads": 4, "ffn_dim": 128, "max_position_embeddings": 2048},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                       "num_attention_heads": 4, "image_size": 224, "patch_size": 14},
+        latent_query_num=processor.num_image_tokens)
+    torch.manual_seed(seed)
+    folder = Path(folder)
+    Kosmos2ForConditionalGeneration(config).eval().save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
 def install_from_hub(revision: str, models_dir: Path) -> Path:
     """Download ``revision`` of the snapshot (needs a reachable hub)."""
     from huggingface_hub import snapshot_download

@@ -17,7 +17,7 @@ from PIL import Image
 from api.app import create_app
 from api.engines import ALL_SPECS
 from api.engines.kosmos import FOLDER
-from api.kosmos_install import install_from_folder
+from api.kosmos_install import install_from_folder, write_tiny_model
 from api.pipelines.caption import to_entities
 from api.registry import Registry
 from api.settings import Settings
@@ -31,21 +31,11 @@ PHOTO = TESTDATA / "photo_elephant.jpg"
 
 @pytest.fixture(scope="module")
 def tiny_snapshot(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from transformers import Kosmos2Config, Kosmos2ForConditionalGeneration, Kosmos2Processor
+    pytest.importorskip("torch")
+    folder = write_tiny_model(tmp_path_factory.mktemp("snapshot"), PROCESSOR)
+    from transformers import Kosmos2Processor
 
-    processor = Kosmos2Processor.from_pretrained(PROCESSOR)
-    assert len(processor.tokenizer) == 65037  # the real Kosmos-2 vocabulary
-    config = Kosmos2Config(
-        text_config={"vocab_size": len(processor.tokenizer), "embed_dim": 64, "layers": 2,
-                     "attention_heads": 4, "ffn_dim": 128, "max_position_embeddings": 2048},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 4, "image_size": 224, "patch_size": 14},
-        latent_query_num=processor.num_image_tokens)
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("snapshot")
-    Kosmos2ForConditionalGeneration(config).eval().save_pretrained(folder)
-    processor.save_pretrained(folder)
+    assert len(Kosmos2Processor.from_pretrained(folder).tokenizer) == 65037  # the real vocabulary
     return folder
 
 
