@@ -5,11 +5,10 @@ A page is paper (tinted, or one of Stamp2vec's real clean scans) with text in se
 and sizes (Debian fonts: DejaVu, Liberation, FreeFont, Nanum for Hangul), tables, ruled
 form lines, signatures and scribbles, logos and photos (hard negatives: solid round logos,
 printed crisp ring-text seals, blue signatures), then stamps — procedurally drawn (round,
-oval, rectangular, triangular, word, registry-form, company and frameless text stamps; single
-or double rings; text along the ring; emblem or text inside) or taken from Stamp2vec's real
-templates — inked in blue, violet, red or black with partial ink, fading, rotation, multiply
-blending over the text, overlaps and signatures across them, and finally scanned: skew,
-blur, noise, JPEG artefacts, grey conversion.
+oval, rectangular, triangular, word and frameless text stamps; single or double rings; text
+along the ring; emblem or text inside) or taken from Stamp2vec's real templates — inked in
+blue, violet, red or black with partial ink, fading, rotation, multiply blending over the
+text and overlaps, and finally scanned: skew, blur, noise, JPEG artefacts, grey conversion.
 
 Boxes are the axis-aligned xyxy pixel bounds of each stamp's ink, in the returned image.
 Run ``python -m training.synth --out DIR --count N`` to write a preview set.
@@ -471,77 +470,6 @@ def _stamp_textonly(rng, size: int) -> np.ndarray:
     return np.asarray(img)
 
 
-def _fonts_named(*parts: str) -> list[str]:
-    """Latin fonts whose file name contains every one of ``parts`` (e.g. ``"Serif", "Bold"``)."""
-    return [f for f in font_files()["latin"] if all(p in Path(f).name for p in parts)] \
-        or font_files()["latin"]
-
-
-def _stamp_registry(rng, size: int) -> np.ndarray:
-    """A registry (reception) stamp: a ruled box with a title row, labelled cells and a
-    dated entry — the grey or black form stamps offices put on incoming mail."""
-    w, h = int(size * rng.uniform(1.3, 1.9)), size
-    img = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(img)
-    line = max(1, int(size * rng.uniform(0.008, 0.025)))
-    draw.rectangle([line, line, w - line, h - line], outline=255, width=line)
-    serif = rng.random() < 0.6
-    title_path = rng.choice(_fonts_named("Serif" if serif else "Sans"))
-    title = _text(rng, rng.choice(["latin", "latin", "cyrillic"]), rng.randint(2, 4)).capitalize()
-    title_size = h * rng.uniform(0.09, 0.13)
-    title_size *= min(1.0, (w - 8 * line) / max(1.0, draw.textlength(title, font=_font(title_path, title_size))))
-    title_font = _font(title_path, title_size)
-    draw.text((4 * line, h * 0.03), title, fill=255, font=title_font)
-    rows = rng.randint(3, 5)
-    top = h * rng.uniform(0.16, 0.22)
-    row_h = (h - top) / rows
-    split = w * rng.uniform(0.3, 0.5)
-    label_font = _font(rng.choice(_fonts_named("Serif" if serif else "Sans")), max(7, row_h * 0.28))
-    date_row = rng.randrange(rows)
-    for r in range(rows):
-        y = top + r * row_h
-        draw.line([(line, y), (w - line, y)], fill=255, width=max(1, line - rng.randint(0, 1)))
-        cells = [(line, split), (split, w - line)] if r != date_row and rng.random() < 0.7 else [(line, w - line)]
-        if len(cells) == 2:
-            draw.line([(split, y), (split, min(y + row_h, h - line))], fill=255, width=max(1, line))
-        for x0, _ in cells:
-            draw.text((x0 + 3 * line, y + 2 * line), _text(rng, "latin", rng.randint(1, 2)).capitalize()
-                      + ":", fill=255, font=label_font)
-        if r == date_row and rng.random() < 0.8:  # the dated entry, struck with a date die
-            date = f"- {rng.randint(1, 28)} -{rng.randint(1, 12):02d}- {rng.randint(1995, 2030)}"
-            font = _font(rng.choice(_fonts_named("Sans")), max(8, row_h * 0.5))
-            draw.text((split, y + row_h * 0.3), date, fill=255, font=font)
-    return np.asarray(img)
-
-
-def _stamp_company(rng, size: int) -> np.ndarray:
-    """A frameless company stamp: a heavy name, an italic second line and a small address,
-    sometimes under an outlined emblem (as black-ink trade stamps on invoices)."""
-    name = _text(rng, rng.choice(["latin", "latin", "cyrillic"]), 1).upper()[:10] or "FIRMA"
-    big = _font(rng.choice(_fonts_named("Bold")), size * rng.uniform(0.28, 0.4))
-    mid = _font(rng.choice(_fonts_named("Italic")), size * rng.uniform(0.14, 0.2))
-    small = _font(rng.choice(_fonts_named("Sans")), size * rng.uniform(0.08, 0.11))
-    lines = [(name, big), (_text(rng, "latin", rng.randint(1, 3)).capitalize(), mid),
-             (_text(rng, "latin", rng.randint(3, 5)), small)]
-    if rng.random() < 0.5:
-        lines.append((_text(rng, "digits", 2), small))
-    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    w = int(max(probe.textlength(t, font=f) for t, f in lines)) + 8
-    emblem = size * 0.45 if rng.random() < 0.5 else 0
-    heights = [f.size * 1.2 for _, f in lines]
-    h = int(sum(heights) + emblem + 8)
-    img = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(img)
-    if emblem:
-        _emblem(rng, draw, w / 2, emblem / 2 + 2, emblem / 2 - 2)
-    y = emblem + 4
-    for (text, font), lh in zip(lines, heights):
-        tw = draw.textlength(text, font=font)
-        draw.text(((w - tw) / 2 if rng.random() < 0.7 else 4, y), text, fill=255, font=font)
-        y += lh
-    return np.asarray(img)
-
-
 def _stamp_template(rng, size: int) -> np.ndarray:
     stamps = _seed_images("stamps")
     ink = rng.choice(stamps)
@@ -552,8 +480,8 @@ def _stamp_template(rng, size: int) -> np.ndarray:
 
 def make_stamp(rng: random.Random, size: int) -> np.ndarray:
     """One stamp's ink as a uint8 ``(h, w)`` mask (0 none, 255 full ink), about ``size`` px."""
-    kind = rng.choices(["round", "oval", "rect", "triangle", "word", "text", "template",
-                        "registry", "company"], [30, 10, 18, 5, 9, 8, 20, 8, 7])[0]
+    kind = rng.choices(["round", "oval", "rect", "triangle", "word", "text", "template"],
+                       [30, 10, 18, 5, 9, 8, 20])[0]
     if kind == "template" and _seed_images("stamps"):
         return _stamp_template(rng, size)
     if kind in ("round", "oval", "template"):
@@ -562,10 +490,6 @@ def make_stamp(rng: random.Random, size: int) -> np.ndarray:
         return _stamp_rect(rng, size)
     if kind == "triangle":
         return _stamp_triangle(rng, size)
-    if kind == "registry":
-        return _stamp_registry(rng, size)
-    if kind == "company":
-        return _stamp_company(rng, int(size * 0.8))
     if kind == "word":
         return _stamp_word(rng, max(12, size // 3))
     return _stamp_textonly(rng, size)
@@ -685,13 +609,6 @@ def page(seed: int, out_size: int = 512, height: int = 1100) -> Page:
         box = _place_stamp(rng, canvas, placed)
         if box:
             placed.append(box)
-            if rng.random() < 0.35:  # signed across the stamp: the pen ink is not the stamp
-                x1, y1, x2, y2 = box
-                bw, bh = x2 - x1, y2 - y1
-                sw, sh = int(bw * rng.uniform(0.6, 1.6)), int(bh * rng.uniform(0.6, 2.0))
-                sx = int(np.clip(x1 + bw * rng.uniform(-0.4, 0.6), 0, max(0, w - sw)))
-                sy = int(np.clip(y1 + bh * rng.uniform(-0.6, 0.5), 0, max(0, h - sh)))
-                _draw_signature(rng, canvas, sx, sy, max(8, sw), max(8, sh))
     boxes = np.array(placed, np.float32).reshape(-1, 4)
     if placed and rng.random() < 0.35:  # zoom on a window around one stamp
         x1, y1, x2, y2 = rng.choice(placed)
