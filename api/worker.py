@@ -28,6 +28,25 @@ def _malloc_trim():
         return None
 
 
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt parameters (glibc malloc.h)
+
+
+def tune_malloc() -> bool:
+    """Make glibc hand large blocks straight back to the OS (call once per worker).
+
+    By default glibc raises its mmap threshold each time a large block is freed (up to 32 MB),
+    so decoded images and model buffers soon come from the heap, where they fragment it and
+    stay resident. A fixed 128 KiB threshold keeps every large buffer in its own mapping,
+    unmapped on free; two arenas bound the per-thread heaps (a2wsgi's loop thread, ONNX
+    Runtime's). Returns ``False`` where the C library is not glibc.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)) and bool(libc.mallopt(M_ARENA_MAX, 2))
+
+
 def release_memory() -> bool:
     """Return the heap's free pages to the OS (glibc ``malloc_trim(0)``; 1–10 ms measured
     after /ocr, /cut and /extract requests, spent after the response has been sent).
@@ -63,11 +82,12 @@ def recycle_worker() -> bool:
 
 
 def install_hooks(malloc_trim: bool) -> bool:
-    """Inside uWSGI, run :func:`release_memory` after each request when ``malloc_trim``
-    (uWSGI's ``after_req_hook``, called once the response is sent). Returns whether the
-    hook was installed."""
+    """Inside uWSGI and when ``malloc_trim``: :func:`tune_malloc` now, and
+    :func:`release_memory` after each request (uWSGI's ``after_req_hook``, called once the
+    response is sent). Returns whether the hook was installed."""
     uwsgi = _uwsgi()
     if uwsgi is None or not malloc_trim or _malloc_trim() is None:
         return False
+    tune_malloc()
     uwsgi.after_req_hook = release_memory
     return True

@@ -12,5 +12,5 @@ from .settings import Settings
 from .worker import install_hooks
 
 _settings = Settings.from_env()
+install_hooks(_settings.malloc_trim)  # before the models load, so they load under its malloc tuning
 application = ASGIMiddleware(create_app(_settings))
-install_hooks(_settings.malloc_trim)
