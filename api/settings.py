@@ -69,7 +69,9 @@ class Settings:
     harakiri_s: int = _setting(
         120, "uWSGI hard kill of a stuck worker; kept above request_timeout_s."
     )
-    max_requests: int = _setting(1000, "uWSGI recycles a worker after this many requests.")
+    max_requests: int = _setting(
+        10000, "uWSGI recycles a worker after this many requests (worker i: + i × 10 %, so "
+               "workers never restart together); a backstop, RSS is flat (uwsgi.ini).")
     reload_on_rss_mb: int = _setting(
         12288, "uWSGI recycles a worker whose RSS passes this after a request (0 = off); above "
         "Kosmos-2 int8's 8.4 GB peak so only runaway growth triggers it.")
