@@ -40,7 +40,8 @@ test: install
 bench: install
 	$(BIN)/python bench/bench.py
 
-# 4 clients × 60 s through Nginx → uWSGI; appends to bench/load.md, fails on any error.
+# 4 clients × 60 s on each endpoint through Nginx → uWSGI; appends to bench/load.md; fails on
+# any failed request or a worker whose RSS grew more than 5 % (bench/load.py).
 load: install
 	$(BIN)/python bench/load.py --clients 4 --seconds 60
 

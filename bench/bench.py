@@ -1,48 +1,55 @@
-"""Benchmark (not a test): raw pipeline vs HTTP through uWSGI, and /ocr vs a bare RapidOCR call.
+"""Benchmark (not a test): every endpoint, raw pipeline vs HTTP, latency, throughput, memory.
 
-"Raw" is the same bytes processed in this process (decode + pipeline), "HTTP" the request
-through uWSGI, a2wsgi, Connexion and Flask.
+``make bench`` (``python bench/bench.py``) writes ``bench/results.md``:
 
-Usage: python bench/bench.py [--runs 7]. Prints a Markdown table and writes bench/results.md.
-Inputs are real pages from ../shared. Figures are p50 over ``--runs`` after one warm-up.
+1. **Endpoints** — one representative real input per endpoint (``bench/common.py``), uWSGI
+   with the PRISM_* defaults (2 processes × 1 thread) and every model preloaded. "Raw" is
+   the same bytes decoded and run through the pipeline in this process; "HTTP" the request
+   through uWSGI, a2wsgi, Connexion and Flask (p50/p95 of ``--runs`` after 2 warm-up calls).
+   Throughput is completed requests per second with 1, 2 and 4 clients posting in a loop for
+   ``--seconds`` each. RSS is each worker's resident memory at the end.
+2. **Cold start** — a fresh single worker with nothing preloaded: each endpoint's first
+   request (which loads its models; load time per model from ``GET /models``), its second
+   request, and the worker's RSS after it.
+3. **Notes** — references the issues ask for: /ocr vs a bare RapidOCR call, /extract per page
+   of a 10-page PDF, /cut's detector vs matte, /stamps detection and one crop embedding.
+
+/generate-text uses a tiny random Kosmos-2 unless the real snapshot is installed
+(``bench/common.py:models_dir``); bench/kosmos.md has the full-size model's figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import platform
 import statistics
-import sys
+import tempfile
+import threading
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from common import (ENDPOINTS, REPO_ROOT, SHARED, describe, get_json, models_dir, post,
+                    requests_for, workers_rss)
 
-from api.engines import ALL_SPECS  # noqa: E402
-from api.inputs import decode_image  # noqa: E402
-from api.inputs import load_document  # noqa: E402
-from api.pipelines.cut import CutPipeline, compose  # noqa: E402
-from api.pipelines.extract import ExtractPipeline, extract_document  # noqa: E402
-from api.vision import encode_png  # noqa: E402
-from api.pipelines.ocr import OcrPipeline  # noqa: E402
-from api.registry import Registry  # noqa: E402
-from api.serve import running  # noqa: E402
-from api.settings import REPO_ROOT, Settings  # noqa: E402
-
-SHARED = REPO_ROOT.parent / "shared"
-OCR_PAGES = [("en", "data/eval/ocr/tesseract_phototest.png"),
-             ("en", "data/eval/ocr/rapidocr_en.jpg"),
-             ("ko", "data/eval/ocr/tesseract_kor_lines_page.png")]
+from api.engines import ALL_SPECS
+from api.inputs import Page, decode_image, load_document
+from api.pipelines.base import Timings
+from api.pipelines.caption import CaptionPipeline
+from api.pipelines.cut import CutPipeline, compose
+from api.pipelines.extract import ExtractPipeline, extract_document
+from api.pipelines.ocr import OcrPipeline
+from api.pipelines.stamps import StampsPipeline
+from api.registry import Registry
+from api.serve import running
+from api.settings import Settings
+from api.vision import encode_png
 
 
-def p50(fn, runs: int, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` in milliseconds after ``warmup`` calls (two, so that both
-    uWSGI workers have run each model once before timing)."""
+def timed(fn, runs: int, warmup: int = 2) -> list[float]:
+    """Wall times of ``fn()`` in ms for ``runs`` calls after ``warmup`` calls (two, so that
+    both uWSGI workers have run each model once before timing)."""
     for _ in range(warmup):
         fn()
     times = []
@@ -50,64 +57,106 @@ def p50(fn, runs: int, warmup: int = 2) -> float:
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
 
 
-class Client:
-    """HTTP client posting one multipart file (a new connection per request: uWSGI's
-    http-socket closes after each response)."""
-
-    def __init__(self, base: str):
-        self.parts = urlsplit(base)
-
-    def post_file(self, path: str, data: bytes, fields: dict) -> dict:
-        boundary = uuid.uuid4().hex
-        body = b"".join(
-            [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-            + [f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n'
-               f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n",
-               f"--{boundary}--\r\n".encode()])
-        conn = http.client.HTTPConnection(self.parts.hostname, self.parts.port, timeout=120)
-        try:
-            conn.request("POST", path, body,
-                         {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-            response = conn.getresponse()
-            payload = response.read()
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise RuntimeError(f"{path}: HTTP {response.status} {payload[:200]!r}")
-        return json.loads(payload)
+def http_call(port: int, path: str, body: bytes, headers: dict):
+    """A POST that must answer 200 (raises ``RuntimeError`` otherwise)."""
+    def call():
+        status, payload = post(port, path, body, headers)
+        if status != 200:
+            raise RuntimeError(f"{path}: HTTP {status} {payload[:200]!r}")
+    return call
 
 
-def bench_ocr(runs: int, base: str) -> list[dict]:
-    from rapidocr import RapidOCR
+def raw_calls(settings: Settings) -> dict[str, callable]:
+    """In-process equivalents of each endpoint: decode + pipeline (+ PNG encode for /cut)."""
+    registry = Registry(ALL_SPECS, settings)
+    ocr, extract, cut = OcrPipeline(registry), ExtractPipeline(registry), CutPipeline(registry)
+    stamps, caption = StampsPipeline(registry), CaptionPipeline(registry)
 
-    settings = Settings.from_env()
-    pipeline = OcrPipeline(Registry(ALL_SPECS, settings))
-    models = Path(settings.models_dir) / "ocr"
-    bare = RapidOCR(params={
-        "Global.log_level": "error",
-        "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
-        "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
-        "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
-        "EngineConfig.onnxruntime.intra_op_num_threads": settings.intra_op_threads})
-    client = Client(base)
-    rows = []
-    for lang, rel in OCR_PAGES:
-        data = (SHARED / rel).read_bytes()
+    def cut_call(data):
         image = decode_image(data, settings)
-        raw = p50(lambda: pipeline(decode_image(data, settings), lang=lang), runs)
-        http_ms = p50(lambda: client.post_file("/ocr", data, {"lang": lang}), runs)
-        row = {"endpoint": "/ocr", "input": f"{Path(rel).name} ({lang}, "
-                                            f"{image.shape[1]}×{image.shape[0]})",
-               "raw_ms": raw, "http_ms": http_ms, "ratio": http_ms / raw}
-        if lang == "en":
-            bare_ms = p50(lambda: bare(image), runs)
-            row["reference"] = f"bare RapidOCR {bare_ms:.0f} ms → /ocr is {http_ms / bare_ms:.2f}×"
-        rows.append(row)
-    return rows
+        encode_png(compose(image, cut(image, ["elephant"])))
+
+    return {
+        "/ocr": lambda data: ocr(decode_image(data, settings), lang="en"),
+        "/extract": lambda data: extract(decode_image(data, settings)),
+        "/cut": cut_call,
+        "/stamps": lambda data: stamps([Page(decode_image(data, settings))]),
+        "/stamps/embed": lambda data: stamps.embed([decode_image(data, settings)]),
+        "/generate-text": lambda data: caption(decode_image(data, settings), max_new_tokens=24),
+    }
+
+
+def throughput(port: int, request: tuple[str, bytes, dict], clients: int, seconds: float) -> float:
+    """Completed 200 responses per second with ``clients`` threads posting for ``seconds``."""
+    path, body, headers = request
+    done = []
+    stop = time.monotonic() + seconds
+
+    def loop():
+        while time.monotonic() < stop:
+            if post(port, path, body, headers)[0] == 200:
+                done.append(1)
+
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(done) / (time.monotonic() - started)
+
+
+def endpoints_table(runs: int, seconds: float, models: Path) -> list[str]:
+    """Section 1 (see the module docstring) as Markdown lines."""
+    env = {"PRISM_PRELOAD": "all", "PRISM_MODELS_DIR": str(models)}
+    settings = Settings.from_env({**os.environ, **env})
+    raws = raw_calls(settings)
+    rows = []
+    with running(env, log_path=str(REPO_ROOT / "bench" / "uwsgi.log")) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for (path, fields, rel), request in zip(ENDPOINTS, requests_for()):
+            data = (SHARED / rel).read_bytes()
+            raw = statistics.median(timed(lambda: raws[path](data), runs))
+            http_ms = timed(http_call(port, *request), runs)
+            rates = [throughput(port, request, c, seconds) for c in (1, 2, 4)]
+            rows.append((path, describe(rel), raw, np.percentile(http_ms, 50),
+                         np.percentile(http_ms, 95), rates))
+        rss = workers_rss(f"prism_http={base[len('http://'):]}")
+    lines = ["| endpoint | input | raw ms | HTTP p50 ms | HTTP p95 ms | HTTP/raw "
+             "| req/s 1 client | 2 clients | 4 clients |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for path, what, raw, p50, p95, rates in rows:
+        lines.append(f"| {path} | {what} | {raw:.0f} | {p50:.0f} | {p95:.0f} | {p50 / raw:.2f} | "
+                     + " | ".join(f"{r:.2f}" for r in rates) + " |")
+    lines += ["", "Worker RSS at the end (all models loaded): "
+              + ", ".join(f"{mb:.0f} MB" for mb in rss.values()) + "."]
+    return lines
+
+
+def cold_table(models: Path) -> list[str]:
+    """Section 2 (see the module docstring) as Markdown lines."""
+    env = {"PRISM_PROCESSES": "1", "PRISM_MODELS_DIR": str(models)}
+    lines = ["| endpoint | models loaded (load ms) | first request ms | second request ms "
+             "| worker RSS after MB |", "|---|---|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory() as tmp, \
+            running(env, log_path=os.path.join(tmp, "uwsgi.log")) as base:
+        port = int(base.rsplit(":", 1)[1])
+        hint = f"prism_http={base[len('http://'):]}"
+        seen: set[str] = set()
+        lines.insert(2, f"| (idle worker) | | | | {sum(workers_rss(hint).values()):.0f} |")
+        for (path, _, _), request in zip(ENDPOINTS, requests_for()):
+            first = timed(http_call(port, *request), 1, warmup=0)[0]
+            second = timed(http_call(port, *request), 1, warmup=0)[0]
+            loaded = [m for m in get_json(port, "/models")["models"]
+                      if m.get("load_ms") is not None and m["name"] not in seen]
+            seen.update(m["name"] for m in loaded)
+            names = ", ".join(f"{m['name']} ({m['load_ms']:.0f})" for m in loaded) or "—"
+            lines.append(f"| {path} | {names} | {first:.0f} | {second:.0f} | "
+                         f"{sum(workers_rss(hint).values()):.0f} |")
+    return lines
 
 
 def _ten_page_pdf() -> bytes:
@@ -128,119 +177,86 @@ def _ten_page_pdf() -> bytes:
     return doc.tobytes(deflate=True)
 
 
-def bench_extract(runs: int, base: str) -> list[dict]:
-    settings = Settings.from_env()
-    pipeline = ExtractPipeline(Registry(ALL_SPECS, settings))
-    client = Client(base)
-    rows = []
-    page_png = (SHARED / "data/seeds/imgextract/test/samples/2.png").read_bytes()
-    raw = p50(lambda: pipeline(decode_image(page_png, settings)), runs)
-    http_ms = p50(lambda: client.post_file("/extract", page_png, {}), runs)
-    rows.append({"endpoint": "/extract", "input": "A4 page image 2480×3508 (300 dpi PNG)",
-                 "raw_ms": raw, "http_ms": http_ms, "ratio": http_ms / raw,
-                 "reference": "target ≤ 500 ms per page end to end"})
-    pdf = _ten_page_pdf()
-
-    def raw_pdf():
-        extract_document(pipeline, load_document(pdf, "scan.pdf", settings, allow_pdf=True,
-                                                 dpi=200))
-
-    raw = p50(raw_pdf, max(3, runs // 2))
-    http_ms = p50(lambda: client.post_file("/extract", pdf, {"dpi": 200}), max(3, runs // 2))
-    rows.append({"endpoint": "/extract", "input": "10-page scanned PDF at 200 dpi",
-                 "raw_ms": raw, "http_ms": http_ms, "ratio": http_ms / raw,
-                 "reference": f"{http_ms / 10:.0f} ms per page end to end"})
-    return rows
-
-
-def bench_cut(runs: int, base: str) -> list[dict]:
-    """One object in a ~1 MP photo (the 1024×683 rembg car photo, resized from its original)."""
+def notes(runs: int) -> list[str]:
+    """Section 3 (see the module docstring) as Markdown bullet lines (in-process figures)."""
     import io
 
     from PIL import Image
-
-    from api.pipelines.base import Timings
+    from rapidocr import RapidOCR
 
     settings = Settings.from_env()
-    pipeline = CutPipeline(Registry(ALL_SPECS, settings))
-    photo = Image.open(SHARED / "data/eval/cut/rembg_car-2.jpg").convert("RGB")
-    scale = (1_000_000 / (photo.width * photo.height)) ** 0.5
-    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)))
-    buf = io.BytesIO()
-    photo.save(buf, "JPEG", quality=92)
-    data = buf.getvalue()
-    stages = Timings()
+    registry = Registry(ALL_SPECS, settings)
+    out = []
 
-    def raw():
+    models = Path(settings.models_dir) / "ocr"
+    bare = RapidOCR(params={
+        "Global.log_level": "error",
+        "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
+        "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
+        "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+        "EngineConfig.onnxruntime.intra_op_num_threads": settings.intra_op_threads})
+    ocr = OcrPipeline(registry)
+    for rel in ("data/eval/ocr/tesseract_phototest.png", "data/eval/ocr/rapidocr_en.jpg"):
+        data = (SHARED / rel).read_bytes()
         image = decode_image(data, settings)
-        result = pipeline(image, ["car"], timings=stages)
-        encode_png(compose(image, result))
+        ours = statistics.median(timed(lambda: ocr(decode_image(data, settings), lang="en"), runs))
+        theirs = statistics.median(timed(lambda: bare(image), runs))
+        out.append(f"- /ocr pipeline on {describe(rel)}: {ours:.0f} ms; a bare RapidOCR call "
+                   f"{theirs:.0f} ms ({ours / theirs:.2f}×).")
 
-    raw_ms = p50(raw, runs)
+    extract = ExtractPipeline(registry)
+    pdf = _ten_page_pdf()
+    per_page = statistics.median(timed(lambda: extract_document(extract, load_document(
+        pdf, "scan.pdf", settings, allow_pdf=True, dpi=200)), max(3, runs // 2))) / 10
+    out.append(f"- /extract on a 10-page scanned PDF at 200 dpi: {per_page:.0f} ms per page "
+               "(target ≤ 500).")
+
+    cut, stages = CutPipeline(registry), Timings()
+    image = decode_image((SHARED / ENDPOINTS[2][2]).read_bytes(), settings)
+    timed(lambda: cut(image, ["elephant"], timings=stages), runs)
     n = runs + 2
-    detect, matte = stages.ms["detect"] / n, stages.ms["matte"] / n
-    http_ms = p50(lambda: Client(base).post_file("/cut", data, {"objects": "car"}), runs)
-    return [{"endpoint": "/cut", "input": f"one car, {photo.width}×{photo.height} JPEG",
-             "raw_ms": raw_ms, "http_ms": http_ms, "ratio": http_ms / raw_ms,
-             "reference": f"detector {detect:.0f} ms, matte {matte:.0f} ms (mean)"}]
+    out.append(f"- /cut stages on {describe(ENDPOINTS[2][2])}: detector "
+               f"{stages.ms['detect'] / n:.0f} ms, matte {stages.ms['matte'] / n:.0f} ms (mean).")
 
-
-def bench_stamps(runs: int, base: str) -> list[dict]:
-    """An A4 scan at 150 dpi (a StaVer page resized to 1240×1754, one stamp): detection alone,
-    the whole route (decode, detect, embed, similarity), and one crop embedding."""
-    import io
-
-    from PIL import Image
-
-    from api.pipelines.stamps import StampsPipeline
-
-    settings = Settings.from_env()
-    pipeline = StampsPipeline(Registry(ALL_SPECS, settings))
+    stamps = StampsPipeline(registry)
     page = Image.open(SHARED / "data/eval/stamps/staver_image_1.png").convert("RGB")
-    page = page.resize((1240, 1754), Image.LANCZOS)
     buf = io.BytesIO()
-    page.save(buf, "PNG")
-    data = buf.getvalue()
-    image = decode_image(data, settings)
-    detect_ms = p50(lambda: pipeline.detect(image, 0.35), runs)
-    crop = image[1100:1250, 590:720]
-    embed_ms = p50(lambda: pipeline.embed([crop]), runs)
-
-    def raw():
-        from api.inputs import Page
-        pipeline([Page(decode_image(data, settings))])
-
-    raw_ms = p50(raw, runs)
-    http_ms = p50(lambda: Client(base).post_file("/stamps", data, {}), runs)
-    return [{"endpoint": "/stamps", "input": "A4 page at 150 dpi, 1240×1754 PNG, one stamp",
-             "raw_ms": raw_ms, "http_ms": http_ms, "ratio": http_ms / raw_ms,
-             "reference": f"detection {detect_ms:.0f} ms (target ≤ 300), one crop embedding "
-                          f"{embed_ms:.0f} ms (target ≤ 30)"}]
+    page.resize((1240, 1754), Image.LANCZOS).save(buf, "PNG")
+    a4 = decode_image(buf.getvalue(), settings)
+    detect = statistics.median(timed(lambda: stamps.detect(a4, 0.35), runs))
+    embed = statistics.median(timed(lambda: stamps.embed([a4[1100:1250, 590:720]]), runs))
+    out.append(f"- /stamps on an A4 page at 150 dpi (1240×1754): detection {detect:.0f} ms "
+               f"(target ≤ 300); one crop embedding {embed:.0f} ms (target ≤ 30).")
+    return out
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python bench/bench.py")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="length of each throughput measurement")
     args = parser.parse_args()
-    log = REPO_ROOT / "bench" / "uwsgi.log"
-    with running({"PRISM_PRELOAD": "all"}, log_path=str(log)) as base:
-        rows = (bench_ocr(args.runs, base) + bench_extract(args.runs, base)
-                + bench_cut(args.runs, base) + bench_stamps(args.runs, base))
+    with tempfile.TemporaryDirectory(prefix="prism-bench-") as tmp:
+        models, kosmos = models_dir(Path(tmp))
+        table = endpoints_table(args.runs, args.seconds, models)
+        cold = cold_table(models)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
-    lines = [f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; "
-             f"uWSGI 2 processes × 1 thread (ONNX Runtime 1 thread each); p50 of {args.runs} runs after 2 warm-up calls.", "",
-             "| endpoint | input | raw pipeline ms | HTTP via uWSGI ms | HTTP/raw | reference |",
-             "|---|---|---:|---:|---:|---|"]
-    for r in rows:
-        lines.append(f"| {r['endpoint']} | {r['input']} | {r['raw_ms']:.0f} | {r['http_ms']:.0f} "
-                     f"| {r['ratio']:.2f} | {r.get('reference', '')} |")
-    table = "\n".join(lines)
-    print(table)
-    (REPO_ROOT / "bench" / "results.md").write_text(
-        f"# Benchmark results\n\n{time.strftime('%Y-%m-%d')}\n\n{table}\n")
+    settings = Settings.from_env()
+    text = "\n".join([
+        "# Benchmark results", "", f"{time.strftime('%Y-%m-%d')}, `make bench`", "",
+        f"Machine: {os.cpu_count()} cores, {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GB RAM, "
+        f"Python {platform.python_version()}. uWSGI {settings.processes} processes × "
+        f"{settings.threads} thread; /generate-text: {kosmos}.", "",
+        "## Endpoints", "",
+        f"p50/p95 of {args.runs} requests after 2 warm-up calls; throughput over "
+        f"{args.seconds:g} s per client count.", "", *table, "",
+        "## Cold start (one fresh worker, nothing preloaded)", "", *cold, "",
+        "## Notes", "", *notes(args.runs), ""])
+    print(text)
+    (REPO_ROOT / "bench" / "results.md").write_text(text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

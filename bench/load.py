@@ -1,131 +1,94 @@
-"""Load test (not a test): k clients for t seconds through Nginx → uWSGI, a mix of endpoints.
+"""Load test (not a test): k clients for t seconds on each endpoint, through Nginx → uWSGI.
 
 ``make load`` (``python bench/load.py --clients 4 --seconds 60``) starts uWSGI on a unix
-socket (PRISM_* defaults: 2 processes × 1 thread) behind Debian's Nginx rendered from
-``nginx/prism.conf.template``, warms every model used, then runs ``--clients`` threads that
-each post the mix in a loop for ``--seconds``. It reports, per endpoint, requests, failures
-(anything but the expected status), p50/p95/p99 latency and throughput, plus each worker's RSS
-before and after; ``--kill-worker-at S`` sends SIGKILL to one uWSGI worker S seconds in (the
-master respawns it; requests in flight on it may fail, which is counted). Writes
-``bench/load.md``. Exit status 1 when any request failed (without ``--kill-worker-at``).
+socket (PRISM_* defaults: 2 processes × 1 thread, every model preloaded) behind Debian's
+Nginx rendered from ``nginx/prism.conf.template``, warms up with ``--warmup`` seconds of the
+same load on each endpoint, then for each endpoint in turn runs ``--clients`` threads posting
+its request in a loop for ``--seconds``. It reports per endpoint requests, failures (anything
+but 200), p50/p95/p99 latency and throughput, and each worker's RSS after warm-up, after each
+endpoint and at the end (the target: flat within 5 %). ``--kill-worker-at S`` sends SIGKILL to one uWSGI worker S seconds into the
+first endpoint's run (the master respawns it; a request in flight on it may fail, which is
+counted). ``--endpoints /ocr,/cut`` limits the run. Appends to ``bench/load.md``; exit status
+1 when a request failed (without ``--kill-worker-at``) or RSS grew more than 5 %.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
-from urllib3 import encode_multipart_formdata
+from common import ENDPOINTS, REPO_ROOT, models_dir, post, requests_for, workers_rss
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from api.nginx import render, start_nginx
+from api.serve import free_port, running
+from api.settings import Settings
 
-from api.nginx import render, start_nginx  # noqa: E402
-from api.serve import free_port, running  # noqa: E402
-from api.settings import Settings  # noqa: E402
-
-SHARED = REPO_ROOT.parent / "shared" / "data"
-MIX = [  # endpoint, form fields, input file
-    ("/ocr", {"lang": "en"}, "eval/ocr/rapidocr_en_rec.jpg"),
-    ("/stamps", {}, "seeds/stamp2vec/tests/test_data/test_full_doc.jpeg"),
-    ("/stamps/embed", {}, "seeds/stamp2vec/tests/test_data/test_cropped_stamp.png"),
-    ("/extract", {}, "seeds/imgextract/test/samples/1.png"),
-    ("/cut", {"objects": "elephant"}, "../models/testdata/photo_elephant.jpg"),
-]
+RSS_TOLERANCE = 0.05
 
 
-def _multipart(fields: dict, filename: str, data: bytes) -> tuple[bytes, dict]:
-    body, ctype = encode_multipart_formdata({**fields, "file": (filename, data)})
-    return body, {"Content-Type": ctype}
+def _hammer(port: int, request, clients: int, seconds: float) -> tuple[list, float]:
+    """``clients`` threads post ``request`` for ``seconds``; ``([(status, ms)], elapsed s)``."""
+    path, body, headers = request
+    results, lock = [], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            status = post(port, path, body, headers)[0]
+            with lock:
+                results.append((status, (time.perf_counter() - start) * 1000))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.monotonic() - started
 
 
-def post(port: int, path: str, body: bytes, headers: dict) -> int:
-    """One POST through Nginx; returns the status (0 when the connection failed)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    try:
-        conn.request("POST", path, body, headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    except OSError:
-        return 0
-    finally:
-        conn.close()
-
-
-def workers_rss(master_port_hint: str) -> dict[int, float]:
-    """RSS in MB of every uWSGI worker whose command line carries ``master_port_hint``."""
-    out = {}
-    for proc in psutil.process_iter(["pid", "cmdline", "ppid"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if "uwsgi" in cmd and master_port_hint in cmd:
-            try:
-                parent = psutil.Process(proc.info["ppid"])
-                if "uwsgi" in " ".join(parent.cmdline()):  # a worker, not the master
-                    out[proc.info["pid"]] = proc.memory_info().rss / 2**20
-            except psutil.Error:
-                pass
-    return out
-
-
-def run(clients: int, seconds: float, kill_at: float | None) -> tuple[str, int]:
-    """Run the load; returns the Markdown report and the number of failed requests."""
+def run(clients: int, seconds: float, kill_at: float | None, only: list[str],
+        warmup: float = 10.0) -> tuple[str, bool]:
+    """Run the load; returns the Markdown report and whether it met its targets."""
     root = tempfile.mkdtemp(prefix="prism-load-")
     os.chmod(root, 0o755)
     sock = os.path.join(root, "uwsgi.sock")
-    env = {"PRISM_SOCKET": sock}
-    requests = []
-    for path, fields, rel in MIX:
-        data = (SHARED / rel).read_bytes()
-        requests.append((path, *_multipart(fields, Path(rel).name, data)))
+    chosen = [(e, r) for e, r in zip(ENDPOINTS, requests_for()) if not only or e[0] in only]
+    rows, killed = [], None
     try:
+        models, kosmos = models_dir(Path(root))
+        env = {"PRISM_SOCKET": sock, "PRISM_PRELOAD": "all", "PRISM_MODELS_DIR": str(models)}
         with running(env, log_path=os.path.join(root, "uwsgi.log")) as base:
             hint = f"prism_http={base[len('http://'):]}"
             port = free_port()
             nginx = start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
             try:
-                for _ in range(3):  # warm every model in both workers
-                    for path, body, headers in requests:
-                        post(port, path, body, headers)
+                for _, request in chosen:  # warm-up: each endpoint under the same load
+                    _hammer(port, request, clients, warmup)
                 rss_before = workers_rss(hint)
-                results: list[tuple[str, int, float]] = []
-                lock = threading.Lock()
-                stop = time.monotonic() + seconds
-
-                def client(index: int) -> None:
-                    i = index
-                    while time.monotonic() < stop:
-                        path, body, headers = requests[i % len(requests)]
-                        start = time.perf_counter()
-                        status = post(port, path, body, headers)
-                        with lock:
-                            results.append((path, status, (time.perf_counter() - start) * 1000))
-                        i += 1
-
-                threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-                started = time.monotonic()
-                for t in threads:
-                    t.start()
-                killed = None
-                if kill_at is not None:
-                    time.sleep(kill_at)
-                    victims = sorted(workers_rss(hint))
-                    if victims:
-                        killed = victims[0]
-                        os.kill(killed, signal.SIGKILL)
-                for t in threads:
-                    t.join()
-                elapsed = time.monotonic() - started
+                rss_steps = []
+                for i, ((path, _, _), request) in enumerate(chosen):
+                    timer = None
+                    if kill_at is not None and i == 0:
+                        def kill():
+                            nonlocal killed
+                            killed = sorted(workers_rss(hint))[0]
+                            os.kill(killed, signal.SIGKILL)
+                        timer = threading.Timer(kill_at, kill)
+                        timer.start()
+                    results, elapsed = _hammer(port, request, clients, seconds)
+                    if timer:
+                        timer.join()
+                    rows.append((path, results, elapsed))
+                    rss_steps.append((path, sum(len(r) for _, r, _ in rows), workers_rss(hint)))
                 time.sleep(1.0)
                 rss_after = workers_rss(hint)
             finally:
@@ -134,28 +97,40 @@ def run(clients: int, seconds: float, kill_at: float | None) -> tuple[str, int]:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    lines = [f"{clients} clients × {seconds:g} s through Nginx → uWSGI (2 processes × 1 thread), "
-             f"{os.cpu_count()} cores; mix: " + ", ".join(p for p, _, _ in MIX)
-             + (f"; worker pid {killed} sent SIGKILL at {kill_at:g} s" if kill_at is not None else ""),
+    total = sum(len(r) for _, r, _ in rows)
+    lines = [f"{clients} clients × {seconds:g} s per endpoint through Nginx → uWSGI "
+             f"(2 processes × 1 thread, models preloaded), {os.cpu_count()} cores; "
+             f"/generate-text: {kosmos}"
+             + (f"; worker pid {killed} sent SIGKILL {kill_at:g} s into {rows[0][0]}"
+                if killed else ""),
              "", "| endpoint | requests | failed | p50 ms | p95 ms | p99 ms | req/s |",
              "|---|---:|---:|---:|---:|---:|---:|"]
-    failed_total = 0
-    for path in [p for p, _, _ in MIX] + ["all"]:
-        rows = [r for r in results if path == "all" or r[0] == path]
-        if not rows:
-            continue
-        ms = np.array([r[2] for r in rows])
-        failed = sum(1 for r in rows if r[1] != 200)
-        if path == "all":
-            failed_total = failed
-        lines.append(f"| {path} | {len(rows)} | {failed} | {np.percentile(ms, 50):.0f} | "
+    failed = 0
+    for path, results, elapsed in rows:
+        ms = np.array([r[1] for r in results])
+        bad = sum(1 for r in results if r[0] != 200)
+        failed += bad
+        lines.append(f"| {path} | {len(results)} | {bad} | {np.percentile(ms, 50):.0f} | "
                      f"{np.percentile(ms, 95):.0f} | {np.percentile(ms, 99):.0f} | "
-                     f"{len(rows) / elapsed:.2f} |")
-    statuses = sorted({r[1] for r in results})
-    lines += ["", f"Statuses seen: {statuses}. Worker RSS MB before: "
-              + ", ".join(f"{v:.0f}" for v in rss_before.values())
-              + "; after: " + ", ".join(f"{v:.0f}" for v in rss_after.values()) + "."]
-    return "\n".join(lines), failed_total
+                     f"{len(results) / elapsed:.2f} |")
+    statuses = sorted({r[0] for _, results, _ in rows for r in results})
+    growth = {pid: rss_after[pid] / mb - 1 for pid, mb in rss_before.items() if pid in rss_after}
+    flat = bool(growth) and all(g <= RSS_TOLERANCE for g in growth.values())
+    lines += ["", f"Statuses seen: {statuses}; {total} requests, {failed} failed.", "",
+              f"Worker RSS after warm-up → after the {total} requests: "
+              + "; ".join(f"pid {pid}: {rss_before[pid]:.0f} → {rss_after[pid]:.0f} MB "
+                          f"({growth[pid] * 100:+.1f} %)" for pid in growth)
+              + (" (a worker was replaced)" if len(growth) < len(rss_before) else "")
+              + f". Target: flat within {RSS_TOLERANCE * 100:.0f} % — "
+              + ("met." if flat else "NOT met."), "",
+              "| after | requests so far | " + " | ".join(f"pid {p} MB" for p in rss_before) + " |",
+              "|---|---:|" + "---:|" * len(rss_before),
+              "| warm-up | 0 | " + " | ".join(f"{mb:.0f}" for mb in rss_before.values()) + " |"]
+    for path, count, rss in rss_steps:
+        lines.append(f"| {path} | {count} | "
+                     + " | ".join(f"{rss[p]:.0f}" if p in rss else "—" for p in rss_before) + " |")
+    ok = (failed == 0 or kill_at is not None) and (flat or kill_at is not None)
+    return "\n".join(lines), ok
 
 
 def main() -> int:
@@ -164,14 +139,18 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--kill-worker-at", type=float, default=None)
+    parser.add_argument("--warmup", type=float, default=10.0,
+                        help="seconds of the same load on each endpoint before RSS is taken")
+    parser.add_argument("--endpoints", default="", help="comma-separated paths (default: all)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "load.md")
     args = parser.parse_args()
-    report, failed = run(args.clients, args.seconds, args.kill_worker_at)
+    only = [p for p in args.endpoints.split(",") if p]
+    report, ok = run(args.clients, args.seconds, args.kill_worker_at, only, args.warmup)
     print(report)
     with open(args.out, "a") as fh:
         fh.write(f"\n## {time.strftime('%Y-%m-%d %H:%M')}\n\n{report}\n")
-    return 1 if failed and args.kill_worker_at is None else 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
