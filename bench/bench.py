@@ -25,13 +25,12 @@ import os
 import platform
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-from common import (ENDPOINTS, REPO_ROOT, SHARED, describe, get_json, models_dir, post,
-                    requests_for, workers_rss)
+from common import (ENDPOINTS, REPO_ROOT, SHARED, describe, get_json, hammer, models_dir,
+                    post, requests_for, workers_rss)
 
 from api.engines import ALL_SPECS
 from api.inputs import Page, decode_image, load_document
@@ -91,22 +90,8 @@ def raw_calls(settings: Settings) -> dict[str, callable]:
 
 def throughput(port: int, request: tuple[str, bytes, dict], clients: int, seconds: float) -> float:
     """Completed 200 responses per second with ``clients`` threads posting for ``seconds``."""
-    path, body, headers = request
-    done = []
-    stop = time.monotonic() + seconds
-
-    def loop():
-        while time.monotonic() < stop:
-            if post(port, path, body, headers)[0] == 200:
-                done.append(1)
-
-    threads = [threading.Thread(target=loop) for _ in range(clients)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(done) / (time.monotonic() - started)
+    results, elapsed = hammer(port, request, clients, seconds)
+    return sum(1 for status, _ in results if status == 200) / elapsed
 
 
 def endpoints_table(runs: int, seconds: float, models: Path) -> list[str]:

@@ -9,6 +9,8 @@ import http.client
 import json
 import shutil
 import sys
+import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -68,6 +70,28 @@ def post(port: int, path: str, body: bytes, headers: dict, timeout: float = 300)
         return 0, b""
     finally:
         conn.close()
+
+
+def hammer(port: int, request, clients: int, seconds: float) -> tuple[list, float]:
+    """``clients`` threads post ``request`` for ``seconds``; ``([(status, ms)], elapsed s)``."""
+    path, body, headers = request
+    results, lock = [], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            status = post(port, path, body, headers)[0]
+            with lock:
+                results.append((status, (time.perf_counter() - start) * 1000))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.monotonic() - started
 
 
 def get_json(port: int, path: str) -> dict:

@@ -24,35 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ENDPOINTS, REPO_ROOT, models_dir, post, requests_for, workers_rss
+from common import ENDPOINTS, REPO_ROOT, hammer, models_dir, post, requests_for, workers_rss
 
 from api.nginx import render, start_nginx
 from api.serve import free_port, running
 from api.settings import Settings
 
 RSS_TOLERANCE = 0.05
-
-
-def _hammer(port: int, request, clients: int, seconds: float) -> tuple[list, float]:
-    """``clients`` threads post ``request`` for ``seconds``; ``([(status, ms)], elapsed s)``."""
-    path, body, headers = request
-    results, lock = [], threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client() -> None:
-        while time.monotonic() < stop:
-            start = time.perf_counter()
-            status = post(port, path, body, headers)[0]
-            with lock:
-                results.append((status, (time.perf_counter() - start) * 1000))
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, time.monotonic() - started
 
 
 def run(clients: int, seconds: float, kill_at: float | None, only: list[str],
@@ -72,7 +50,7 @@ def run(clients: int, seconds: float, kill_at: float | None, only: list[str],
             nginx = start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
             try:
                 for _, request in chosen:  # warm-up: each endpoint under the same load
-                    _hammer(port, request, clients, warmup)
+                    hammer(port, request, clients, warmup)
                 rss_before = workers_rss(hint)
                 rss_steps = []
                 for i, ((path, _, _), request) in enumerate(chosen):
@@ -84,7 +62,7 @@ def run(clients: int, seconds: float, kill_at: float | None, only: list[str],
                             os.kill(killed, signal.SIGKILL)
                         timer = threading.Timer(kill_at, kill)
                         timer.start()
-                    results, elapsed = _hammer(port, request, clients, seconds)
+                    results, elapsed = hammer(port, request, clients, seconds)
                     if timer:
                         timer.join()
                     rows.append((path, results, elapsed))
