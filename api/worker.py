@@ -1,8 +1,9 @@
 """What a serving worker does around its requests, apart from answering them.
 
-- :func:`release_memory` after every request (``PRISM_MALLOC_TRIM``): glibc keeps the freed
-  pages of large decoded images and model buffers in its heap; ``malloc_trim(0)`` gives them
-  back so a worker's RSS stays flat between requests instead of ratcheting up.
+- :func:`tune_malloc` at start and :func:`release_memory` after every request
+  (``PRISM_MALLOC_TRIM``): large buffers get their own mappings, unmapped when freed, and
+  ``malloc_trim(0)`` returns the heap's free pages, so a worker's RSS stays flat between
+  requests instead of ratcheting up.
 - :func:`recycle_worker` after a request ran past its deadline: the worker exits once the
   504 is sent and uWSGI's master spawns a fresh one.
 
@@ -19,11 +20,12 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's ``malloc_trim`` or ``None`` (musl, macOS)."""
+def _glibc():
+    """The C library when it is glibc (has ``malloc_trim`` and ``mallopt``), else ``None``."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
+        libc.malloc_trim, libc.mallopt  # noqa: B018  (AttributeError on musl, macOS)
+        return libc
     except (OSError, AttributeError):
         return None
 
@@ -40,10 +42,9 @@ def tune_malloc() -> bool:
     unmapped on free; two arenas bound the per-thread heaps (a2wsgi's loop thread, ONNX
     Runtime's). Returns ``False`` where the C library is not glibc.
     """
-    trim = _malloc_trim()
-    if trim is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     return bool(libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)) and bool(libc.mallopt(M_ARENA_MAX, 2))
 
 
@@ -51,10 +52,10 @@ def release_memory() -> bool:
     """Return the heap's free pages to the OS (glibc ``malloc_trim(0)``; 1–10 ms measured
     after /ocr, /cut and /extract requests, spent after the response has been sent).
     Returns ``False`` where the C library has no such call."""
-    trim = _malloc_trim()
-    if trim is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    trim(0)
+    libc.malloc_trim(0)
     return True
 
 
@@ -86,7 +87,7 @@ def install_hooks(malloc_trim: bool) -> bool:
     :func:`release_memory` after each request (uWSGI's ``after_req_hook``, called once the
     response is sent). Returns whether the hook was installed."""
     uwsgi = _uwsgi()
-    if uwsgi is None or not malloc_trim or _malloc_trim() is None:
+    if uwsgi is None or not malloc_trim or _glibc() is None:
         return False
     tune_malloc()
     uwsgi.after_req_hook = release_memory
