@@ -15,7 +15,7 @@ import pytest
 
 from api.nginx import render, start_nginx
 from api.serve import free_port, running
-from api.settings import REPO_ROOT, Settings
+from api.settings import Settings
 
 from .conftest import SHARED, TRUTH
 from api.metrics import cer
