@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from api.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from api import inputs
 from api.inputs import decode_image, load_document, parse_pages, render_pdf, sniff
 
 from .conftest import TESTDATA, png_bytes, rgb, shared
@@ -45,6 +46,21 @@ def test_sniff_by_magic_bytes_not_name():
 def test_jpeg_decodes_to_rgb(settings):
     image = decode_image(PHOTO.read_bytes(), settings)
     assert image.dtype == np.uint8 and image.shape == (360, 480, 3)
+
+
+@pytest.mark.parametrize("rel", ["data/eval/stamps/mullevik_stamps_faktura-237279.jpg",
+                                 "data/eval/stamps/staver_image_2.png",
+                                 "models/testdata/photo_elephant.jpg"])
+def test_opencv_fast_path_gives_pillows_pixels(settings, monkeypatch, rel):
+    """Plain JPEG/PNG go through OpenCV (api.inputs._fast_decode); the pixels must be the
+    ones Pillow's full path gives."""
+    data = shared(rel).read_bytes()
+    assert inputs._fast_decode(data, sniff(data), Image.open(io.BytesIO(data))) is not None
+    fast = decode_image(data, settings)
+    monkeypatch.setattr(inputs, "_fast_decode", lambda *args: None)
+    slow = decode_image(data, settings)
+    assert fast.shape == slow.shape and fast.dtype == np.uint8
+    assert np.array_equal(fast, slow)
 
 
 def test_cmyk_jpeg_is_converted_to_rgb(settings):
