@@ -58,13 +58,17 @@ def requests_for(endpoints=ENDPOINTS) -> list[tuple[str, bytes, dict]]:
     return out
 
 
-def post(port: int, path: str, body: bytes, headers: dict, timeout: float = 300) -> tuple[int, bytes]:
+def post(port: int, path: str, body: bytes, headers: dict, timeout: float = 300,
+         response_headers: dict | None = None) -> tuple[int, bytes]:
     """One POST to 127.0.0.1:``port`` on a new connection; ``(status, body)``, status 0 when
-    the connection failed."""
+    the connection failed. The response's headers are copied into ``response_headers``, names
+    lower-cased."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("POST", path, body, headers)
         response = conn.getresponse()
+        if response_headers is not None:
+            response_headers.update((k.lower(), v) for k, v in response.getheaders())
         return response.status, response.read()
     except OSError:
         return 0, b""
