@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from .settings import REPO_ROOT, Settings
+from .worker import worker_environ
 
 
 def harakiri_s(settings: Settings) -> int:
@@ -78,7 +79,9 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
     """
     port = free_port()
     full_env = {**os.environ, **(env or {}), "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
-    argv = uwsgi_command(Settings.from_env(full_env))
+    settings = Settings.from_env(full_env)
+    full_env = worker_environ(full_env, settings.huge_pages)
+    argv = uwsgi_command(settings)
     # uWSGI's log goes to a file: an unread pipe fills up and blocks the workers.
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdin=subprocess.DEVNULL,
@@ -113,8 +116,9 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
 
 def main() -> None:
     """Exec uWSGI (never returns)."""
-    argv = uwsgi_command(Settings.from_env(), sys.argv[1:])
-    os.execv(argv[0], argv)
+    settings = Settings.from_env()
+    argv = uwsgi_command(settings, sys.argv[1:])
+    os.execve(argv[0], argv, worker_environ(os.environ, settings.huge_pages))
 
 
 if __name__ == "__main__":
