@@ -76,9 +76,9 @@ class Settings:
         12288, "uWSGI recycles a worker whose RSS passes this after a request (0 = off); above "
         "Kosmos-2 int8's 8.4 GB peak so only runaway growth triggers it.")
     malloc_trim: bool = _setting(
-        True, "Worker memory upkeep (glibc): a fixed 128 KiB mmap threshold from the start "
-              "and malloc_trim after each request, so RSS stays flat (+0.3 % over 8490 "
-              "requests, bench/load.md).")
+        True, "Worker memory upkeep (glibc): fixed 1 MiB mmap and 64 MiB trim thresholds "
+              "from the start and malloc_trim after each request, so RSS stays flat (+0.3 % "
+              "over 9286 requests, bench/load.md).")
     huge_pages: bool = _setting(
         True, "Start uWSGI with glibc's `glibc.malloc.hugetlb=1` tunable, so large buffers "
               "(a decoded page) are mapped in 2 MB transparent huge pages where the kernel "
