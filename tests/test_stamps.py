@@ -18,7 +18,7 @@ from api.vision import box_iou, crop_box
 from scripts.eval_stamp_embed import crops as stamp2vec_crops
 from scripts.eval_stamp_embed import retrieval
 
-from .conftest import REPO_ROOT, SHARED, png_bytes, rgb, shared
+from .conftest import REPO_ROOT, png_bytes, rgb, shared
 from .test_api import assert_problem
 
 TRUTH = json.loads((REPO_ROOT / "tests/data/stamps_truth.json").read_text())["pages"]

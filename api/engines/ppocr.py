@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from ..registry import ModelSpec
-from ..settings import Settings
 
 DET, REC, CLS = ("ocr/PP-OCRv6_det_small.onnx", "ocr/PP-OCRv6_rec_small.onnx",
                  "ocr/ch_ppocr_mobile_v2.0_cls_mobile.onnx")
