@@ -116,6 +116,7 @@ class RequestLogMiddleware:
         import uuid
 
         from .logs import REQUEST_ID
+        from .pipelines.base import parse_server_timing
 
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -138,8 +139,7 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, tagged_send)
         finally:
-            stages = {name: float(dur) for name, _, dur in
-                      (part.strip().partition(";dur=") for part in timing.split(",") if part)}
+            stages = parse_server_timing(timing)
             logging.getLogger("prism.request").info(
                 "%s %s %s", scope.get("method"), scope.get("path"), status,
                 extra={"fields": {"method": scope.get("method"), "path": scope.get("path"),

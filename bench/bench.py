@@ -36,7 +36,7 @@ from common import (ENDPOINTS, REPO_ROOT, SHARED, describe, get_json, hammer, mo
 
 from api.engines import ALL_SPECS
 from api.inputs import Page, decode_image, load_document
-from api.pipelines.base import Timings
+from api.pipelines.base import Timings, parse_server_timing
 from api.pipelines.caption import CaptionPipeline
 from api.pipelines.cut import CutPipeline, compose
 from api.pipelines.extract import ExtractPipeline, extract_document
@@ -70,9 +70,8 @@ def http_call(port: int, path: str, body: bytes, headers: dict, handler_ms: list
         if status != 200:
             raise RuntimeError(f"{path}: HTTP {status} {payload[:200]!r}")
         if handler_ms is not None:
-            stages = dict(item.strip().split(";dur=") for item in
-                          seen.get("server-timing", "").split(",") if ";dur=" in item)
-            handler_ms.append(float(stages.get("total", "nan")))
+            stages = parse_server_timing(seen.get("server-timing", ""))
+            handler_ms.append(stages.get("total", float("nan")))
     return call
 
 

@@ -52,6 +52,18 @@ class Timings:
         return out
 
 
+def parse_server_timing(header: str) -> dict[str, float]:
+    """Stage → milliseconds from a ``Server-Timing`` header as the app writes it
+    (``"decode;dur=32.9, detect;dur=36.1, total;dur=89.6"``); entries without ``dur`` are
+    skipped."""
+    stages = {}
+    for item in header.split(","):
+        name, _, dur = item.strip().partition(";dur=")
+        if dur:
+            stages[name] = float(dur)
+    return stages
+
+
 @dataclass
 class Detection:
     """A labelled region: ``cls`` class name, ``score`` 0–1, ``box`` xyxy pixels."""
