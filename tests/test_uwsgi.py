@@ -170,12 +170,12 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 def test_workers_start_with_the_huge_pages_tunable(server):
     """PRISM_HUGE_PAGES (default on): api.serve starts uWSGI with glibc.malloc.hugetlb=1, and
     every worker inherits it (a tunable set from Python inside a worker would be too late)."""
-    port = server.rsplit(":", 1)[1]
-    workers = [p for p in psutil.process_iter(["cmdline"])
-               if f"prism_http=127.0.0.1:{port}" in " ".join(p.info["cmdline"] or [])]
+    with urllib.request.urlopen(server + "/health", timeout=5) as r:
+        master = psutil.Process(json.loads(r.read())["pid"]).parent()
+    workers = [master, *master.children()]
     assert len(workers) >= 3  # the master and two workers
     for proc in workers:
-        assert "glibc.malloc.hugetlb=1" in proc.environ().get("GLIBC_TUNABLES", "")
+        assert HUGE_PAGES_TUNABLE in proc.environ().get("GLIBC_TUNABLES", "")
 
 
 def test_worker_environ_adds_the_tunable_once():
