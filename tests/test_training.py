@@ -61,3 +61,31 @@ def test_committed_model_matches_its_card():
     assert card["config"] == {k: v for k, v in json.loads(
         (REPO_ROOT / "training/stamps.json").read_text()).items() if k != "smoke"}
     assert card["real_scans"]["recall"] >= 0.8 and card["real_scans"]["precision"] >= 0.8
+
+
+def test_targets_decode_back_to_their_boxes_at_another_input_size(tmp_path):
+    """``size`` in the training config changes the letterbox; the service follows the model."""
+    import torch
+
+    from training.train_stamps import StampNet, encode_targets
+
+    size = 320
+    truth = np.array([[40.0, 60.0, 120.0, 110.0], [200.0, 210.0, 300.0, 316.0]], np.float32)
+    target, mask = encode_targets(truth, size)
+    assert target.shape == (5, 40, 40) and mask.sum() == 2
+    # the target holds what a perfect net outputs: heat, log(w/8), log(h/8), cell offsets
+    boxes, scores = stampdet.decode(target, scale=1.0, width=size, height=size, min_score=0.9)
+    assert len(boxes) == 2 and (scores == 1).all()
+    order = np.argsort(boxes[:, 0])
+    assert np.allclose(boxes[order], truth, atol=0.01)
+
+    net = StampNet().eval()
+    net.export = True
+    path = tmp_path / "det.onnx"
+    torch.onnx.export(net, torch.zeros(1, 3, size, size), str(path), input_names=["image"],
+                      output_names=["maps"], opset_version=17, dynamo=False)
+    detector = stampdet.StampDetector(path, 1)
+    assert detector.input_size == size
+    tensor, scale = stampdet.preprocess(np.full((300, 200, 3), 255, np.uint8), detector.input_size)
+    assert tensor.shape == (1, 3, size, size) and scale == size / 300
+    assert detector.infer(tensor).shape == (5, 40, 40)

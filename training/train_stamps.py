@@ -10,7 +10,8 @@ Steps: (1) draw ``pages`` training and ``val_pages`` validation pages with
 :func:`training.synth.page` in worker processes and cache them as JPEG + boxes; (2) train
 :class:`StampNet` with AdamW and a cosine schedule: CenterNet penalty-reduced focal loss on
 the centre heat map, L1 on log size and offset at object centres; (3) export ONNX (opset 17)
-with input ``image`` ``[1, 3, 512, 512]`` and output ``maps`` ``[1, 5, 64, 64]`` (see
+with input ``image`` ``[1, 3, S, S]`` and output ``maps`` ``[1, 5, S/8, S/8]``, S being the
+config's ``size`` (512 when absent; see
 :mod:`api.engines.stampdet`, whose decoder this script also uses for evaluation).
 """
 
@@ -40,8 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "training" / "stamps.json"
 TRUTH = REPO_ROOT / "tests" / "data" / "stamps_truth.json"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-SIZE, STRIDE = stampdet.INPUT_SIZE, stampdet.STRIDE
-CELLS = SIZE // STRIDE
+STRIDE = stampdet.STRIDE
 
 
 def _cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -84,16 +84,17 @@ class StampNet(nn.Module):
 
 # ----------------------------------------------------------------------------- data
 
-def _render(args: tuple[int, str]) -> tuple[str, list]:
-    seed, folder = args
-    page = synth.page(seed, out_size=SIZE)
+def _render(args: tuple[int, str, int]) -> tuple[str, list]:
+    seed, folder, size = args
+    page = synth.page(seed, out_size=size)
     name = f"{seed}.jpg"
     cv2.imwrite(str(Path(folder) / name), page.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
     return name, page.boxes.tolist()
 
 
-def build_cache(folder: Path, seeds: range, workers: int) -> dict[str, list]:
-    """Render pages ``seeds`` into ``folder`` (skipped when ``labels.json`` is complete)."""
+def build_cache(folder: Path, seeds: range, workers: int, size: int) -> dict[str, list]:
+    """Render pages ``seeds`` (longer side ``size`` px) into ``folder`` (skipped when
+    ``labels.json`` is complete)."""
     folder.mkdir(parents=True, exist_ok=True)
     labels_path = folder / "labels.json"
     if labels_path.exists():
@@ -101,20 +102,22 @@ def build_cache(folder: Path, seeds: range, workers: int) -> dict[str, list]:
         if len(labels) == len(seeds):
             return labels
     with mp.get_context("fork").Pool(workers) as pool:
-        labels = dict(pool.imap_unordered(_render, [(s, str(folder)) for s in seeds], chunksize=8))
+        labels = dict(pool.imap_unordered(_render, [(s, str(folder), size) for s in seeds],
+                                         chunksize=8))
     labels_path.write_text(json.dumps(labels))
     return labels
 
 
 class PageSet(torch.utils.data.Dataset):
-    """Cached pages → (``[3, 512, 512]`` float tensor, ``[5, 64, 64]`` target, mask).
+    """Cached pages → (``[3, size, size]`` float tensor, ``[5, size/8, size/8]`` target, mask).
 
     With ``augment``: random down-scaling (0.55–1) and placement inside the letterbox,
     horizontal flip, colour-channel shuffle and brightness jitter.
     """
 
-    def __init__(self, folder: Path, labels: dict[str, list], augment: bool, seed: int):
-        self.folder, self.items = folder, sorted(labels.items())
+    def __init__(self, folder: Path, labels: dict[str, list], augment: bool, seed: int,
+                 size: int = stampdet.INPUT_SIZE):
+        self.folder, self.items, self.size = folder, sorted(labels.items()), size
         self.augment, self.seed = augment, seed
         self.epoch = 0
 
@@ -127,41 +130,44 @@ class PageSet(torch.utils.data.Dataset):
         image = cv2.imread(str(self.folder / name))[..., ::-1]
         boxes = np.array(boxes, np.float32).reshape(-1, 4)
         h, w = image.shape[:2]
+        size = self.size
         scale, ox, oy = 1.0, 0, 0
         if self.augment and rng.random() < 0.4:
             scale = rng.uniform(0.55, 1.0)
         nh, nw = max(8, int(h * scale)), max(8, int(w * scale))
         if self.augment:
-            ox, oy = rng.randint(0, SIZE - nw), rng.randint(0, SIZE - nh)
+            ox, oy = rng.randint(0, size - nw), rng.randint(0, size - nh)
             if rng.random() < 0.6:
                 ox, oy = 0, 0  # the service letterboxes top-left: keep that case common
-        canvas = np.full((SIZE, SIZE, 3), stampdet.PAD_VALUE, np.uint8)
+        canvas = np.full((size, size, 3), stampdet.PAD_VALUE, np.uint8)
         canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
         boxes = boxes * scale + np.array([ox, oy, ox, oy], np.float32)
         if self.augment and rng.random() < 0.5:
             canvas = canvas[:, ::-1]
-            boxes = np.stack([SIZE - boxes[:, 2], boxes[:, 1], SIZE - boxes[:, 0], boxes[:, 3]], 1)
+            boxes = np.stack([size - boxes[:, 2], boxes[:, 1], size - boxes[:, 0], boxes[:, 3]], 1)
         if self.augment and rng.random() < 0.3:
             canvas = canvas[..., rng.sample(range(3), 3)]
         x = torch.from_numpy(np.ascontiguousarray(canvas).transpose(2, 0, 1).copy()).float() / 255
         if self.augment and rng.random() < 0.3:
             x = (x * rng.uniform(0.85, 1.15) + rng.uniform(-0.08, 0.08)).clamp(0, 1)
-        target, mask = encode_targets(boxes)
+        target, mask = encode_targets(boxes, size)
         return x, torch.from_numpy(target), torch.from_numpy(mask)
 
 
-def encode_targets(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """xyxy network-pixel boxes → CenterNet target ``[5, 64, 64]`` (Gaussian heat, log w/h,
-    offsets) and a ``[64, 64]`` mask of centre cells."""
-    target = np.zeros((5, CELLS, CELLS), np.float32)
-    mask = np.zeros((CELLS, CELLS), np.float32)
-    ys, xs = np.mgrid[0:CELLS, 0:CELLS].astype(np.float32)
+def encode_targets(boxes: np.ndarray, size: int = stampdet.INPUT_SIZE
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """xyxy network-pixel boxes on a ``size``² canvas → CenterNet target ``[5, C, C]``
+    (Gaussian heat, log w/h, offsets; C = size / 8) and a ``[C, C]`` mask of centre cells."""
+    cells = size // STRIDE
+    target = np.zeros((5, cells, cells), np.float32)
+    mask = np.zeros((cells, cells), np.float32)
+    ys, xs = np.mgrid[0:cells, 0:cells].astype(np.float32)
     for x1, y1, x2, y2 in boxes:
         w, h = (x2 - x1) / STRIDE, (y2 - y1) / STRIDE
         if w < 0.5 or h < 0.5:
             continue
         cx, cy = (x1 + x2) / 2 / STRIDE, (y1 + y2) / 2 / STRIDE
-        ix, iy = int(min(CELLS - 1, max(0, cx))), int(min(CELLS - 1, max(0, cy)))
+        ix, iy = int(min(cells - 1, max(0, cx))), int(min(cells - 1, max(0, cy)))
         sigma_x, sigma_y = max(0.5, w / 6), max(0.5, h / 6)
         g = np.exp(-((xs - ix) ** 2 / (2 * sigma_x ** 2) + (ys - iy) ** 2 / (2 * sigma_y ** 2)))
         target[0] = np.maximum(target[0], g)
@@ -223,17 +229,19 @@ def train(config: dict, out_dir: Path, cache_root: Path, log=print) -> dict:
     torch.set_num_threads(int(config["threads"]))
     started = time.time()
     n_train, n_val = int(config["pages"]), int(config["val_pages"])
+    size = int(config.get("size", stampdet.INPUT_SIZE))
     # the cache is keyed by the generator's source too: editing synth.py re-renders the pages
     digest = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:10]
-    folder = cache_root / f"stamps-s{seed}-n{n_train}-{digest}"
+    folder = cache_root / f"stamps-s{seed}-n{n_train}-{digest}" if size == stampdet.INPUT_SIZE \
+        else cache_root / f"stamps-s{seed}-n{n_train}-px{size}-{digest}"
     labels = build_cache(folder / "train", range(seed * 10**6, seed * 10**6 + n_train),
-                         int(config["workers"]))
+                         int(config["workers"]), size)
     val_labels = build_cache(folder / "val", range(seed * 10**6 + 900_000,
                                                     seed * 10**6 + 900_000 + n_val),
-                             int(config["workers"]))
+                             int(config["workers"]), size)
     gen_s = time.time() - started
     log(f"pages ready in {gen_s:.0f} s")
-    data = PageSet(folder / "train", labels, augment=True, seed=seed)
+    data = PageSet(folder / "train", labels, augment=True, seed=seed, size=size)
     loader = torch.utils.data.DataLoader(data, batch_size=int(config["batch"]), shuffle=True,
                                          num_workers=int(config["loader_workers"]),
                                          generator=torch.Generator().manual_seed(seed),
@@ -264,7 +272,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, log=print) -> dict:
     onnx_path = out_dir / "stamp_det.onnx"
     model.eval()
     model.export = True
-    torch.onnx.export(model, torch.zeros(1, 3, SIZE, SIZE), str(onnx_path), input_names=["image"],
+    torch.onnx.export(model, torch.zeros(1, 3, size, size), str(onnx_path), input_names=["image"],
                       output_names=["maps"], opset_version=17, dynamo=False)
     model.export = False
     min_score = float(config["min_score"])
