@@ -232,8 +232,8 @@ def train(config: dict, out_dir: Path, cache_root: Path, log=print) -> dict:
     size = int(config.get("size", stampdet.INPUT_SIZE))
     # the cache is keyed by the generator's source too: editing synth.py re-renders the pages
     digest = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:10]
-    folder = cache_root / f"stamps-s{seed}-n{n_train}-{digest}" if size == stampdet.INPUT_SIZE \
-        else cache_root / f"stamps-s{seed}-n{n_train}-px{size}-{digest}"
+    px = "" if size == stampdet.INPUT_SIZE else f"-px{size}"  # 512 keeps its old cache name
+    folder = cache_root / f"stamps-s{seed}-n{n_train}{px}-{digest}"
     labels = build_cache(folder / "train", range(seed * 10**6, seed * 10**6 + n_train),
                          int(config["workers"]), size)
     val_labels = build_cache(folder / "val", range(seed * 10**6 + 900_000,
