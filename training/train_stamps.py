@@ -116,7 +116,7 @@ class PageSet(torch.utils.data.Dataset):
     """
 
     def __init__(self, folder: Path, labels: dict[str, list], augment: bool, seed: int,
-                 size: int = stampdet.INPUT_SIZE):
+                 size: int):
         self.folder, self.items, self.size = folder, sorted(labels.items()), size
         self.augment, self.seed = augment, seed
         self.epoch = 0
@@ -154,8 +154,7 @@ class PageSet(torch.utils.data.Dataset):
         return x, torch.from_numpy(target), torch.from_numpy(mask)
 
 
-def encode_targets(boxes: np.ndarray, size: int = stampdet.INPUT_SIZE
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def encode_targets(boxes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """xyxy network-pixel boxes on a ``size``² canvas → CenterNet target ``[5, C, C]``
     (Gaussian heat, log w/h, offsets; C = size / 8) and a ``[C, C]`` mask of centre cells."""
     cells = size // STRIDE
