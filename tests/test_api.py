@@ -164,6 +164,52 @@ def test_upload_over_limit(make_client):
         "/ocr", files={"file": ("big.png", data)}), 413)
 
 
+def _run_body_limit(pieces: list[bytes], max_bytes: int, headers=()) -> tuple[list, list]:
+    """Send ``pieces`` as one request's body through :class:`BodyLimitMiddleware` around an
+    app that records the messages it receives; ``(messages the app saw, messages sent)``."""
+    import asyncio
+
+    from api.middleware import BodyLimitMiddleware
+
+    seen, sent = [], []
+    incoming = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1}
+                for i, p in enumerate(pieces)]
+
+    async def app(scope, receive, send):
+        while True:
+            message = await receive()
+            seen.append(message)
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/ocr", "headers": list(headers)}
+    asyncio.run(BodyLimitMiddleware(app, max_bytes)(scope, receive, send))
+    return seen, sent
+
+
+def test_body_reaches_the_app_in_one_piece():
+    pieces = [bytes([i]) * 65536 for i in range(5)] + [b"tail"]
+    seen, sent = _run_body_limit(pieces, max_bytes=1_000_000)
+    assert len(seen) == 1 and seen[0]["body"] == b"".join(pieces)
+    assert seen[0]["more_body"] is False and sent[0]["status"] == 200
+
+
+def test_streamed_body_over_limit_is_413_before_the_app_runs():
+    limit = 200_000 + 64 * 1024  # BodyLimitMiddleware allows 64 KiB of multipart overhead
+    pieces = [b"x" * 65536] * (limit // 65536 + 2)  # no Content-Length: counted as it arrives
+    seen, sent = _run_body_limit(pieces, max_bytes=200_000)
+    assert seen == [] and sent[0]["status"] == 413
+    assert b"application/problem+json" in dict(sent[0]["headers"])[b"content-type"]
+
+
 def test_image_url_refused_targets(client):
     for url in ("http://127.0.0.1/a.png", "http://169.254.169.254/latest/meta-data",
                 "file:///etc/passwd", "ftp://example.org/a.png", "http://[::1]/a.png",
