@@ -38,8 +38,8 @@ def test_ready_and_models(client):
     assert r.json() == {"ready": True, "missing": [], "optional_missing": ["caption-kosmos2"]}
     models = {m["name"]: m for m in client.get("/models").json()["models"]}
     assert set(models) >= {"ocr-ppocrv6", "ocr-tesseract-kor", "layout-cdla",
-                           "detect-yolox-nano", "matte-isnet", "stamp-det", "stamp-embed",
-                           "caption-kosmos2"}
+                           "detect-yolox-nano", "matte-isnet", "stamp-det", "seal-text",
+                           "stamp-embed", "caption-kosmos2"}
     ocr = models["ocr-ppocrv6"]
     assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 3
     assert all(len(f["sha256"]) == 64 for f in ocr["files"])

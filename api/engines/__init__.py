@@ -1,6 +1,6 @@
 """Model engines, one module per model family; :data:`ALL_SPECS` feeds the registry."""
 
-from . import isnet, kosmos, layout, ppocr, stampdet, stampembed, tesseract, yolox
+from . import isnet, kosmos, layout, ppocr, sealtext, stampdet, stampembed, tesseract, yolox
 
 ALL_SPECS = (ppocr.SPEC, tesseract.SPEC, layout.SPEC, yolox.SPEC, isnet.SPEC, stampdet.SPEC,
-             stampembed.SPEC, kosmos.SPEC)
+             sealtext.SPEC, stampembed.SPEC, kosmos.SPEC)
