@@ -45,17 +45,17 @@ def _file(rel: str):
 
 def test_detector_recall_and_precision_on_real_scans(pipeline, pages):
     """Real scans the detector never trained on (hand-labelled boxes in
-    tests/data/stamps_truth.json), IoU ≥ 0.5. The committed model measures recall 9/11 and
-    precision 9/11; the issue's target is 0.9 for both, not reached yet. This guards the
-    measured level against regressions."""
+    tests/data/stamps_truth.json), IoU ≥ 0.5, as /stamps finds them (detector + seal text
+    check). Measured: recall 9/11, precision 9/10 (9/11 without the check); the issue's
+    target is 0.9 for both, recall not reached yet. This guards the measured level."""
     from training.train_stamps import evaluate
 
-    found = evaluate(pipeline.detect, [(pages[rel], np.array(truth, np.float32).reshape(-1, 4))
-                                       for rel, truth in TRUTH.items()], 0.35)
+    found = evaluate(pipeline.find, [(pages[rel], np.array(truth, np.float32).reshape(-1, 4))
+                                     for rel, truth in TRUTH.items()], 0.35)
     tp, fp, fn = found["tp"], found["fp"], found["fn"]
     assert tp + fn == 11
     assert tp / (tp + fn) >= 0.8, (tp, fp, fn)
-    assert tp / max(1, tp + fp) >= 0.8, (tp, fp, fn)
+    assert tp / max(1, tp + fp) >= 0.9, (tp, fp, fn)
 
 
 def test_stamp2vec_full_doc_stamp_is_found_first(client):
@@ -68,11 +68,37 @@ def test_stamp2vec_full_doc_stamp_is_found_first(client):
     assert body["pages"] == [{"page": 1, "width": 214, "height": 235}]
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: a signature on the 214-px screenshot also "
-                   "scores 0.52; Stamp2vec's own test expects exactly one stamp")
 def test_stamp2vec_full_doc_has_exactly_one_stamp(client):
+    """Stamp2vec's own test expects one stamp. The detector also boxes a signature (0.52);
+    the seal text check drops it, and ``verify_text=false`` shows it again."""
     body = client.post("/stamps", files=_file(FULL_DOC)).json()
     assert len(body["stamps"]) == 1
+    assert box_iou(body["stamps"][0]["box"], TRUTH[FULL_DOC][0]) >= 0.5
+    unchecked = client.post("/stamps", files=_file(FULL_DOC), data={"verify_text": "false"}).json()
+    assert len(unchecked["stamps"]) == 2
+    assert "verify" in client.post("/stamps", files=_file(FULL_DOC)).json()["timings_ms"]
+
+
+def test_seal_text_check_keeps_real_stamps_and_drops_signatures(registry):
+    """Every real stamp crop of Stamp2vec (46 embedding crops and 22 cropped stamps, none
+    from the detector's evaluation pages) holds text; pen signatures drawn by the training
+    generator on white paper mostly do not."""
+    import random
+
+    from scripts.eval_stamp_verify import real_crops
+    from training import synth
+
+    checker = registry.get("seal-text")
+    crops = real_crops()
+    assert len(crops) == 68
+    assert all(checker.text_regions(c) > 0 for c in crops)
+    empty = 0
+    for seed in range(20):
+        canvas = np.full((160, 260, 3), 255, np.uint8)
+        synth._draw_signature(random.Random(seed), canvas, 10, 10, 240, 140)
+        empty += checker.text_regions(canvas) == 0
+    assert empty >= 17, empty
+    assert checker.text_regions(np.full((200, 200, 3), 255, np.uint8)) == 0
 
 
 def test_page_without_stamps_is_200_with_empty_list(client):

@@ -28,7 +28,8 @@ def stamps(body=None, **_form):
     annotated = opts.get("mode") == "annotated"
     result = StampsPipeline(registry)(
         pages[:1] if annotated else pages, min_score=float(opts.get("min_score", DEFAULT_MIN_SCORE)),
-        embed=not annotated, timings=timer, deadline=limit)
+        embed=not annotated, verify=bool(opts.get("verify_text", True)), timings=timer,
+        deadline=limit)
     if annotated:
         # Stamp2vec's /image-w-boxes: the (first) page with numbered boxes
         labels = [f"{i + 1}: {s.score:.2f}" for i, s in enumerate(result.stamps)]
@@ -71,7 +72,7 @@ def compare(body=None, **_form):
     threshold = float(opts.get("threshold", MATCH_THRESHOLD))
     result, sims = StampsPipeline(registry).compare(
         pages, reference, min_score=float(opts.get("min_score", DEFAULT_MIN_SCORE)),
-        timings=timer, deadline=limit)
+        verify=bool(opts.get("verify_text", True)), timings=timer, deadline=limit)
     stamps = [{**s.as_dict(), "similarity": round(float(v), 4)}
               for s, v in zip(result.stamps, sims)]
     best = int(sims.argmax()) if len(sims) else None
