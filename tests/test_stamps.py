@@ -227,3 +227,21 @@ def test_decode_keeps_peaks_and_suppresses_overlaps():
     assert scores.tolist() == pytest.approx([0.9, 0.6])
     assert boxes[0].tolist() == pytest.approx([120, 120, 200, 200])  # (10·8 ± 20) / 0.5
     assert boxes[1].tolist() == pytest.approx([760, 600, 840, 680])
+
+
+def test_text_check_stops_at_the_deadline(pipeline, pages):
+    """The text check costs ~70 ms a box, so a page with many low-score boxes checks the
+    request deadline before each one (504, not a worker stuck past its budget)."""
+    import time
+
+    from api.errors import GatewayTimeout
+    from api.pipelines.base import Deadline
+
+    image = pages[FULL_DOC]
+    boxes, _ = pipeline.detect(image, 0.05)
+    assert len(boxes) >= 2
+    assert pipeline.verify(image, boxes[:1], Deadline(30)).shape == (1,)
+    expired = Deadline(0.001)
+    time.sleep(0.01)
+    with pytest.raises(GatewayTimeout):
+        pipeline.verify(image, boxes, expired)
