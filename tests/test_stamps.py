@@ -230,7 +230,7 @@ def test_decode_keeps_peaks_and_suppresses_overlaps():
 
 
 def test_text_check_stops_at_the_deadline(pipeline, pages):
-    """The text check costs ~70 ms a box, so a page with many low-score boxes checks the
+    """The text check costs 70–100 ms a box, so a page with many low-score boxes checks the
     request deadline before each one (504, not a worker stuck past its budget)."""
     import time
 

@@ -26,10 +26,10 @@ from ..registry import ModelSpec
 from .onnx import cpu_session
 
 MODEL = "stamps/pp-ocrv4_mobile_seal_det.onnx"
-#: pixels: the crop's shorter side is resized to this. On 62 real stamp crops (Stamp2vec's
-#: embedding split and its cropped stamps, none from the detector's evaluation pages) text
-#: is found in 52 at 320 px, 59 at 400, 61 at 480 and 62 at 576; 576 costs ~70 ms a crop
-#: on 2 cores, 480 ~55 ms.
+#: pixels: the crop's shorter side is resized to this. On Stamp2vec's real stamp crops (none
+#: from the detector's evaluation pages) text is found in 52, 59, 61 and 62 of its 62 PNG
+#: crops at 320, 400, 480 and 576 px, and in 66, 67 and 68 of all 68 at 416, 480 and 576;
+#: 576 costs ~70 ms for a square crop on 2 cores (~100 ms for an elongated one), 480 ~55 ms.
 SIDE = 576
 MAX_SIDE = 2 * SIDE  # pixels: cap on the longer side of very elongated crops
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)

@@ -88,7 +88,7 @@ class StampsPipeline:
         """Which boxes hold text: ``(N,)`` bool for ``(N, 4)`` xyxy pixel boxes of an RGB page.
 
         Each box, widened by :data:`VERIFY_MARGIN`, goes through the seal text detector
-        (``seal-text``, ~70 ms a box on 2 cores); a box without any text region is not a
+        (``seal-text``, 70–100 ms a box on 2 cores); a box without any text region is not a
         stamp (a signature, a scribble, a bare emblem logo). Measured on real scans, see
         README "Stamps". ``deadline`` is checked before each box.
         """
