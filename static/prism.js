@@ -54,7 +54,10 @@ function options() {
   const out = {};
   fs.querySelectorAll("input, select").forEach((el) => {
     if (!el.name || el.name === "cls") return;
-    if (el.type === "checkbox") { if (el.checked) out[el.name] = "true"; return; }
+    if (el.type === "checkbox") {  // options that default to on are sent when turned off
+      if (el.checked) out[el.name] = "true"; else if (el.defaultChecked) out[el.name] = "false";
+      return;
+    }
     if (el.value !== "") out[el.name] = el.value;
   });
   if (tab === "extract") {
@@ -77,7 +80,7 @@ async function run(ev) {
   } else {
     const json = { image_url: url };
     Object.entries(opts).forEach(([k, v]) => {
-      if (v === "true") json[k] = true;
+      if (v === "true" || v === "false") json[k] = v === "true";
       else if (k === "objects") json[k] = v.split(",").map((s) => s.trim()).filter(Boolean);
       else if (k === "classes") json[k] = v.split(",").filter(Boolean);
       else if (["min_score", "max_new_tokens"].includes(k)) json[k] = Number(v);

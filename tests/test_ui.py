@@ -90,6 +90,17 @@ def test_stamps_tab_numbers_boxes_and_shows_similarity(page):
     page.screenshot(path=str(ARTIFACTS / "ui_stamps.png"), full_page=True)
 
 
+def test_stamps_text_check_box_turns_the_check_off(page):
+    """Checked by default (one stamp on Stamp2vec's page); unchecked sends verify_text=false
+    and the signature the detector also boxes comes back."""
+    doc = SHARED / "data/seeds/stamp2vec/tests/test_data/test_full_doc.jpeg"
+    run(page, "stamps", doc)
+    assert page.locator("#overlay rect").count() == 1
+    page.uncheck("fieldset[data-for=stamps] input[name=verify_text]")
+    run(page, "stamps", doc)
+    assert page.locator("#overlay rect").count() == 2
+
+
 def test_unavailable_endpoints_are_marked_not_broken(page):
     page.click("#tabs button[data-tab='generate-text']")  # Kosmos-2 weights not installed
     assert page.is_disabled("#run") and "not installed" in page.inner_text("#model")
