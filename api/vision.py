@@ -198,6 +198,17 @@ def encode_png(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def imagenet_normalise(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 → float32 of the same shape: scaled to 0–1, then ImageNet mean and
+    std subtracted and divided per channel, in the channel order given (the mean and std are
+    listed R, G, B; PaddleOCR's detectors apply them as listed to BGR input)."""
+    return (image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+
+
 def letterbox(image: np.ndarray, size: int, pad_value: int = 114,
               area: bool = False) -> tuple[np.ndarray, float]:
     """Resize keeping the aspect ratio so the longer side is ``size``, pad bottom/right.

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..registry import ModelSpec
-from ..vision import clip_boxes, nms
+from ..vision import clip_boxes, imagenet_normalise, nms
 from .onnx import cpu_session
 
 MODEL = "extract/layout_cdla.onnx"
@@ -25,8 +25,6 @@ CLASSES = ("text", "title", "figure", "figure_caption", "table", "table_caption"
            "footer", "reference", "equation")
 INPUT_HW = (800, 608)
 STRIDES = (8, 16, 32, 64)
-MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
 class LayoutEngine:
@@ -45,7 +43,7 @@ class LayoutEngine:
         """``(H, W, 3)`` uint8 RGB → ``[1, 3, 800, 608]`` float32 normalised tensor."""
         # bilinear, as in PaddleDetection training (INTER_AREA measured worse: lost equations)
         resized = cv2.resize(image, (INPUT_HW[1], INPUT_HW[0]), interpolation=cv2.INTER_LINEAR)
-        x = (resized.astype(np.float32) / 255.0 - MEAN) / STD
+        x = imagenet_normalise(resized)
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
     def infer(self, tensor: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..registry import ModelSpec
+from ..vision import imagenet_normalise
 from .onnx import cpu_session
 
 MODEL = "stamps/pp-ocrv4_mobile_seal_det.onnx"
@@ -32,8 +33,6 @@ MODEL = "stamps/pp-ocrv4_mobile_seal_det.onnx"
 #: 576 costs ~70 ms for a square crop on 2 cores (~100 ms for an elongated one), 480 ~55 ms.
 SIDE = 576
 MAX_SIDE = 2 * SIDE  # pixels: cap on the longer side of very elongated crops
-MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-STD = np.array([0.229, 0.224, 0.225], np.float32)
 PIXEL_THRESHOLD = 0.2
 REGION_THRESHOLD = 0.6
 MIN_REGION_PX = 50 * (SIDE / 736) ** 2  # map pixels; 50 at PaddleOCR's 736 px seal input
@@ -48,7 +47,7 @@ def preprocess(crop: np.ndarray, side: int = SIDE) -> np.ndarray:
     nw = max(32, int(round(w * scale / 32)) * 32)
     bgr = cv2.resize(np.ascontiguousarray(crop[..., ::-1]), (nw, nh),
                      interpolation=cv2.INTER_LINEAR)
-    x = (bgr.astype(np.float32) / 255.0 - MEAN) / STD
+    x = imagenet_normalise(bgr)
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
