@@ -48,6 +48,7 @@ load: install
 eval: install
 	$(BIN)/python scripts/eval_ocr.py
 	$(BIN)/python scripts/eval_stamp_embed.py
+	$(BIN)/python scripts/eval_stamp_verify.py
 
 # Retrains the stamp detector from training/stamps.json (about an hour on 2 cores) and
 # rewrites models/stamps/stamp_det.onnx + its card; update the manifest sha256 afterwards
