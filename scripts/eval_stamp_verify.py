@@ -35,8 +35,6 @@ from scripts.eval_stamp_embed import crops as embedding_crops  # noqa: E402
 from training import synth  # noqa: E402
 from training.train_stamps import evaluate, real_pages  # noqa: E402
 
-CROPPED = (Path(__file__).resolve().parents[2] / "shared" / "data" / "seeds" / "stamp2vec"
-           / "dataset_generation" / "images" / "cropped_stamps")
 SYNTH_SEEDS = 900_000  # first seed; training draws from seed · 10^6 on (7,000,000 for seed 7)
 MIN_SCORE = 0.35
 
@@ -44,7 +42,7 @@ MIN_SCORE = 0.35
 def real_crops() -> list[np.ndarray]:
     """RGB arrays of every real stamp crop of (2)."""
     images = list(embedding_crops()[2])
-    images += [np.asarray(Image.open(p).convert("RGB")) for p in sorted(CROPPED.glob("*.png"))]
+    images += [np.asarray(Image.open(p).convert("RGB")) for p in sorted((synth.SEEDS / "cropped_stamps").glob("*.png"))]
     return images
 
 

@@ -38,11 +38,12 @@ REGION_THRESHOLD = 0.6
 MIN_REGION_PX = 50 * (SIDE / 736) ** 2  # map pixels; 50 at PaddleOCR's 736 px seal input
 
 
-def preprocess(crop: np.ndarray, side: int = SIDE) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB crop → ``[1, 3, h, w]`` float32, shorter side ≈ ``side``
-    (longer side at most :data:`MAX_SIDE`), both multiples of 32."""
+def preprocess(crop: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB crop → ``[1, 3, h, w]`` float32, shorter side ≈ :data:`SIDE`
+    (longer side at most :data:`MAX_SIDE`), both multiples of 32. :data:`MIN_REGION_PX` is
+    scaled to that side, so the two stay fixed together."""
     h, w = crop.shape[:2]
-    scale = min(side / max(1, min(h, w)), MAX_SIDE / max(1, max(h, w)))
+    scale = min(SIDE / max(1, min(h, w)), MAX_SIDE / max(1, max(h, w)))
     nh = max(32, int(round(h * scale / 32)) * 32)
     nw = max(32, int(round(w * scale / 32)) * 32)
     bgr = cv2.resize(np.ascontiguousarray(crop[..., ::-1]), (nw, nh),
