@@ -76,9 +76,13 @@ class Settings:
         12288, "uWSGI recycles a worker whose RSS passes this after a request (0 = off); above "
         "Kosmos-2 int8's 8.4 GB peak so only runaway growth triggers it.")
     malloc_trim: bool = _setting(
-        True, "Worker memory upkeep (glibc): fixed 1 MiB mmap and 64 MiB trim thresholds "
-              "from the start and malloc_trim after each request, so RSS stays flat (+0.3 % "
-              "over 9286 requests, bench/load.md).")
+        True, "Worker memory upkeep (glibc): fixed 16 MiB mmap and 64 MiB trim thresholds "
+              "from the start and malloc_trim after a request once RSS has grown "
+              "PRISM_TRIM_SLACK_MB past its last trim, so RSS stays flat (bench/load.md).")
+    trim_slack_mb: int = _setting(
+        128, "How far (MiB) a worker may grow past its RSS after the last malloc_trim before "
+             "it trims again; freed heap it keeps meanwhile is reused without page faults "
+             "(0 = trim after every request).")
     huge_pages: bool = _setting(
         True, "Start uWSGI with glibc's `glibc.malloc.hugetlb=1` tunable, so large buffers "
               "(a decoded page) are mapped in 2 MB transparent huge pages where the kernel "

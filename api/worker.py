@@ -1,9 +1,10 @@
 """What a serving worker does around its requests, apart from answering them.
 
 - :func:`tune_malloc` at start and :func:`release_memory` after every request
-  (``PRISM_MALLOC_TRIM``): large buffers get their own mappings, unmapped when freed, and
-  ``malloc_trim(0)`` returns the heap's free pages, so a worker's RSS stays flat between
-  requests instead of ratcheting up.
+  (``PRISM_MALLOC_TRIM``): page-sized buffers get their own mappings, unmapped when freed,
+  and ``malloc_trim(0)`` returns the heap's free pages once the worker has grown
+  ``PRISM_TRIM_SLACK_MB`` past where the last trim left it, so a worker's RSS stays within
+  that slack instead of ratcheting up.
 - :func:`worker_environ` before uWSGI starts (``PRISM_HUGE_PAGES``): those large mappings
   in transparent huge pages, so filling them costs fewer page faults.
 - :func:`recycle_worker` after a request ran past its deadline: the worker exits once the
@@ -36,25 +37,28 @@ def _glibc():
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # mallopt parameters (malloc.h)
 
 
-MMAP_THRESHOLD = 1024 * 1024  # bytes
-TRIM_THRESHOLD = 64 * 1024 * 1024  # bytes; release_memory trims the heap after each request
+MMAP_THRESHOLD = 16 * 1024 * 1024  # bytes
+TRIM_THRESHOLD = 64 * 1024 * 1024  # bytes; release_memory trims the heap between requests
 
 
 def tune_malloc() -> bool:
-    """Make glibc hand large blocks straight back to the OS (call once per worker).
+    """Make glibc hand page-sized blocks straight back to the OS (call once per worker).
 
     By default glibc raises its mmap threshold each time a large block is freed (up to 32 MB),
-    so decoded images and model buffers soon come from the heap, where they fragment it and
-    stay resident. A fixed :data:`MMAP_THRESHOLD` (1 MiB) keeps every page-sized buffer in
-    its own mapping, unmapped on free; two arenas bound the per-thread heaps (a2wsgi's loop
-    thread, ONNX Runtime's). Below it, blocks come from the heap and are reused within a
-    request: :data:`TRIM_THRESHOLD` stops glibc from shrinking the heap top on every free
-    (:func:`release_memory` trims it once the response is sent). The first tuning, a
-    128 KiB threshold with glibc's default 128 KiB trim, made every mid-sized torch tensor
-    a fresh mapping: a /generate-text request (tiny Kosmos-2) took 8,900 page faults in
-    the worker, now 2,800 (/cut 10,800 → 5,100, /extract 8,700 → 6,200, /stamps 3,500 →
-    3,100), with RSS as flat under ``bench/load.py``. Returns ``False`` where the C
-    library is not glibc.
+    so decoded images soon come from the heap, where they fragment it and stay resident. A
+    fixed :data:`MMAP_THRESHOLD` (16 MiB) keeps every block above it (a decoded A4 page is
+    26 MB at 300 dpi) in its own mapping, unmapped on free; two arenas bound the per-thread
+    heaps (a2wsgi's loop thread, ONNX Runtime's). Below it, blocks come from the heap and are
+    reused within and across requests: :data:`TRIM_THRESHOLD` stops glibc from shrinking
+    the heap top on every free (:func:`release_memory` trims it between requests).
+
+    History: glibc's 128 KiB threshold with its 128 KiB trim made every mid-sized torch
+    tensor a fresh mapping (a /generate-text request with the tiny Kosmos-2 took 8,900 page
+    faults; 2,800 at 1 MiB). 1 MiB still mapped a text-check crop's float tensors, a
+    letterboxed input and model activations afresh on each request: at 16 MiB with a 128 MiB
+    trim slack, two single-process workers answering alternate requests measured /extract
+    11 % faster, /generate-text 7 % and /stamps 3 % (p50 of 16 each on 2 cores; worker RSS
+    +24 MB after them). Returns ``False`` where the C library is not glibc.
     """
     libc = _glibc()
     if libc is None:
@@ -87,14 +91,41 @@ def worker_environ(environ: Mapping[str, str], huge_pages: bool) -> dict[str, st
     return env
 
 
-def release_memory() -> bool:
-    """Return the heap's free pages to the OS (glibc ``malloc_trim(0)``; 1–10 ms measured
-    after /ocr, /cut and /extract requests, spent after the response has been sent).
-    Returns ``False`` where the C library has no such call."""
+def resident_bytes() -> int:
+    """This process's resident set size in bytes, from ``/proc/self/statm`` (one read, a few
+    µs); 0 where there is no ``/proc``."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def trim_due(rss: int, floor: int | None, slack: int) -> bool:
+    """Whether a worker at ``rss`` bytes should trim its heap: always before its first trim
+    (``floor`` ``None``) and once it has grown more than ``slack`` bytes past ``floor``,
+    its RSS right after the last trim. ``slack`` 0 trims after every request."""
+    return floor is None or rss > floor + slack
+
+
+_trim_floor: int | None = None  # RSS (bytes) right after this process's last malloc_trim
+
+
+def release_memory(slack: int = 0) -> bool:
+    """Return the heap's free pages to the OS (glibc ``malloc_trim(0)``, 1–10 ms after the
+    response has been sent) when :func:`trim_due` says so, that is, once the process has
+    grown ``slack`` bytes past where its last trim left it. Between trims the freed heap
+    pages stay resident and the next request reuses them without faulting them in again.
+
+    Returns ``False`` where the C library has no such call, else ``True`` (trimmed or not).
+    """
+    global _trim_floor
     libc = _glibc()
     if libc is None:
         return False
-    libc.malloc_trim(0)
+    if trim_due(resident_bytes(), _trim_floor, slack):
+        libc.malloc_trim(0)
+        _trim_floor = resident_bytes()
     return True
 
 
@@ -121,13 +152,15 @@ def recycle_worker() -> bool:
     return True
 
 
-def install_hooks(malloc_trim: bool) -> bool:
+def install_hooks(malloc_trim: bool, trim_slack_mb: int = 0) -> bool:
     """Inside uWSGI and when ``malloc_trim``: :func:`tune_malloc` now, and
-    :func:`release_memory` after each request (uWSGI's ``after_req_hook``, called once the
-    response is sent). Returns whether the hook was installed."""
+    :func:`release_memory` with a ``trim_slack_mb`` MiB slack after each request (uWSGI's
+    ``after_req_hook``, called once the response is sent). Returns whether the hook was
+    installed."""
     uwsgi = _uwsgi()
     if uwsgi is None or not malloc_trim or _glibc() is None:
         return False
     tune_malloc()
-    uwsgi.after_req_hook = release_memory
+    slack = max(0, trim_slack_mb) * 1024 * 1024
+    uwsgi.after_req_hook = lambda: release_memory(slack)
     return True

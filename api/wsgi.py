@@ -2,7 +2,7 @@
 
 Connexion 3 is ASGI; ``a2wsgi.ASGIMiddleware`` runs it under uWSGI. It starts an event-loop
 thread when created, so uWSGI must run with ``lazy-apps = true`` (one per worker, after fork).
-Each worker also returns freed heap to the OS after every request (:mod:`api.worker`).
+Each worker also returns freed heap to the OS between requests (:mod:`api.worker`).
 """
 
 from a2wsgi import ASGIMiddleware
@@ -12,5 +12,5 @@ from .settings import Settings
 from .worker import install_hooks
 
 _settings = Settings.from_env()
-install_hooks(_settings.malloc_trim)  # before the models load, so they load under its malloc tuning
+install_hooks(_settings.malloc_trim, _settings.trim_slack_mb)  # before the models load, so they load under its malloc tuning
 application = ASGIMiddleware(create_app(_settings))

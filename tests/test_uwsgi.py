@@ -17,7 +17,7 @@ import pytest
 from api.metrics import cer
 from api.serve import running
 from api.settings import REPO_ROOT
-from api.worker import HUGE_PAGES_TUNABLE, worker_environ
+from api.worker import HUGE_PAGES_TUNABLE, trim_due, worker_environ
 
 from .conftest import TRUTH, shared
 
@@ -147,24 +147,58 @@ print((peak - base) >> 20, (after - base) >> 20)
 
 
 def test_mid_sized_buffers_are_reused_not_remapped():
-    """Under tune_malloc, buffers below 1 MiB (a torch forward pass makes thousands) come
-    from the heap and are reused: 200 rounds of allocating, filling and freeing a 512 KiB
-    array fault a handful of times, not once per 4 KiB page per round (25,600 faults)."""
+    """Under tune_malloc, buffers below 16 MiB (a torch forward pass makes thousands; a
+    text-check crop's float tensor is a few MiB) come from the heap and are reused: 200
+    rounds of allocating, filling and freeing a 4 MiB array fault a handful of times, not
+    once per 4 KiB page per round (102,800 faults measured under the earlier 1 MiB threshold)."""
     code = """
 import resource
 import numpy as np
 from api.worker import tune_malloc
 assert tune_malloc()
-np.ones(512 * 1024, np.uint8)
+np.ones(4 * 1024 * 1024, np.uint8)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(200):
-    np.ones(512 * 1024, np.uint8)
+    np.ones(4 * 1024 * 1024, np.uint8)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout) < 1000, out.stdout
+
+
+def test_trim_due_waits_for_the_slack():
+    assert trim_due(100, None, 50)  # never trimmed yet
+    assert not trim_due(150, 100, 50)
+    assert trim_due(151, 100, 50)
+    assert trim_due(101, 100, 0)  # no slack: trim after every request
+
+
+def test_release_memory_keeps_freed_heap_within_the_slack():
+    """release_memory(slack) leaves freed heap pages resident (for the next request to reuse)
+    while the process is less than ``slack`` past its RSS after the last trim, and returns
+    them once it is further: 48 MiB of freed 8 MiB buffers stay under a 64 MiB slack and go
+    under a 16 MiB one."""
+    code = """
+import numpy as np
+from api.worker import release_memory, resident_bytes, tune_malloc
+assert tune_malloc()
+MiB = 1024 * 1024
+assert release_memory(64 * MiB)  # the first call trims and sets the floor
+base = resident_bytes()
+buffers = [np.ones(8 * MiB, np.uint8) for _ in range(6)]
+del buffers
+release_memory(64 * MiB)
+kept = resident_bytes()
+release_memory(16 * MiB)
+print((kept - base) // MiB, (resident_bytes() - base) // MiB)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    kept, after = map(int, out.stdout.split())
+    assert kept >= 40 and after < 8, (kept, after)
 
 
 def test_workers_start_with_the_huge_pages_tunable(server):
