@@ -5,7 +5,8 @@
 1. **Endpoints** — one representative real input per endpoint (``bench/common.py``), uWSGI
    with the PRISM_* defaults (2 processes × 1 thread) and every model preloaded. "Raw" is
    the same bytes decoded and run through the pipeline in this process; "HTTP" the request
-   through uWSGI, a2wsgi, Connexion and Flask (p50/p95 of ``--runs`` after 2 warm-up calls),
+   through uWSGI, a2wsgi, Connexion and Flask (p50/p95 of ``--runs`` after 2 warm-up calls,
+   each HTTP request right after a raw call, so that both see the machine at the same speed),
    and "in handler" the worker's own stage times for it (``Server-Timing`` total), which
    splits HTTP − raw into work inside the worker and the web stack around it.
    Throughput is completed requests per second with 1, 2 and 4 clients posting in a loop for
@@ -51,13 +52,23 @@ from api.vision import encode_png
 def timed(fn, runs: int, warmup: int = 2) -> list[float]:
     """Wall times of ``fn()`` in ms for ``runs`` calls after ``warmup`` calls (two, so that
     both uWSGI workers have run each model once before timing)."""
+    return timed_alternately([fn], runs, warmup)[0]
+
+
+def timed_alternately(fns: list, runs: int, warmup: int = 2) -> list[list[float]]:
+    """Wall times in ms of each of ``fns``, called in turn ``runs`` times after ``warmup``
+    rounds: one list per function. Alternating the calls makes their ratio fair on a machine
+    whose speed drifts: on the same build, /stamps alone took anywhere from 395 to 532 ms in
+    process (p50) from one block of calls to the next."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
+        for fn, out in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - start) * 1000)
     return times
 
 
@@ -111,9 +122,11 @@ def endpoints_table(runs: int, seconds: float, models: Path) -> list[str]:
         port = int(base.rsplit(":", 1)[1])
         for (path, fields, rel), request in zip(ENDPOINTS, requests_for()):
             data = (SHARED / rel).read_bytes()
-            raw = statistics.median(timed(lambda: raws[path](data), runs))
             handler_ms: list[float] = []
-            http_ms = timed(http_call(port, *request, handler_ms=handler_ms), runs)
+            raw_ms, http_ms = timed_alternately(
+                [lambda: raws[path](data), http_call(port, *request, handler_ms=handler_ms)],
+                runs)
+            raw = statistics.median(raw_ms)
             rates = [throughput(port, request, c, seconds) for c in (1, 2, 4)]
             rows.append((path, describe(rel), raw, float(np.median(handler_ms[-runs:])),
                          np.percentile(http_ms, 50), np.percentile(http_ms, 95), rates))
