@@ -80,7 +80,7 @@ class Settings:
               "from the start and malloc_trim after a request once RSS has grown "
               "PRISM_TRIM_SLACK_MB past its last trim, so RSS stays flat (bench/load.md).")
     trim_slack_mb: int = _setting(
-        128, "How far (MiB) a worker may grow past its RSS after the last malloc_trim before "
+        64, "How far (MiB) a worker may grow past its RSS after the last malloc_trim before "
              "it trims again; freed heap it keeps meanwhile is reused without page faults "
              "(0 = trim after every request).")
     huge_pages: bool = _setting(

@@ -55,10 +55,13 @@ def tune_malloc() -> bool:
     History: glibc's 128 KiB threshold with its 128 KiB trim made every mid-sized torch
     tensor a fresh mapping (a /generate-text request with the tiny Kosmos-2 took 8,900 page
     faults; 2,800 at 1 MiB). 1 MiB still mapped a text-check crop's float tensors, a
-    letterboxed input and model activations afresh on each request: at 16 MiB with a 128 MiB
-    trim slack, two single-process workers answering alternate requests measured /extract
-    11 % faster, /generate-text 7 % and /stamps 3 % (p50 of 16 each on 2 cores; worker RSS
-    +24 MB after them). Returns ``False`` where the C library is not glibc.
+    letterboxed input and model activations afresh on each request, and trimming after
+    every request handed the heap back only for the next request to fault it in again. At
+    16 MiB with a 64 MiB trim slack, two single-process workers answering alternate
+    requests measured /extract 7 % faster, /generate-text 6 % and /stamps 4 % than at 1 MiB
+    with a trim after every request (p50 of 14 each on 2 cores; worker RSS +21 MB after
+    them). A 128 MiB slack measured no faster and let a worker grow 5.4 % under
+    ``bench/load.py``. Returns ``False`` where the C library is not glibc.
     """
     libc = _glibc()
     if libc is None:
