@@ -262,8 +262,9 @@ def main() -> int:
         f"Python {platform.python_version()}. uWSGI {settings.processes} processes × "
         f"{settings.threads} thread; /generate-text: {kosmos}.", "",
         "## Endpoints", "",
-        f"p50/p95 of {args.runs} requests after 2 warm-up calls; throughput over "
-        f"{args.seconds:g} s per client count.", "", *table, "",
+        f"p50/p95 of {args.runs} requests after 2 warm-up calls, each right after a raw call "
+        f"on the same input; throughput over {args.seconds:g} s per client count.", "",
+        *table, "",
         "## Cold start (one fresh worker, nothing preloaded)", "", *cold, "",
         "## Notes", "", *notes(args.runs), ""])
     print(text)
