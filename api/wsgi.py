@@ -12,5 +12,6 @@ from .settings import Settings
 from .worker import install_hooks
 
 _settings = Settings.from_env()
-install_hooks(_settings.malloc_trim, _settings.trim_slack_mb)  # before the models load, so they load under its malloc tuning
+# before the models load, so they load under its malloc tuning
+install_hooks(_settings.malloc_trim, _settings.trim_slack_mb)
 application = ASGIMiddleware(create_app(_settings))
