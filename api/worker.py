@@ -155,7 +155,7 @@ def recycle_worker() -> bool:
     return True
 
 
-def install_hooks(malloc_trim: bool, trim_slack_mb: int = 0) -> bool:
+def install_hooks(malloc_trim: bool, trim_slack_mb: int) -> bool:
     """Inside uWSGI and when ``malloc_trim``: :func:`tune_malloc` now, and
     :func:`release_memory` with a ``trim_slack_mb`` MiB slack after each request (uWSGI's
     ``after_req_hook``, called once the response is sent). Returns whether the hook was
