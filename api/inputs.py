@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from .settings import Settings
@@ -93,6 +93,39 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
 
 
 _JPEG_EOI, _PNG_IEND = b"\xff\xd9", b"IEND\xaeB`\x82"
+#: EXIF Orientation value → the transpose that makes the image upright (EXIF 2.32, 4.6.4).
+_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF Orientation tag (1–8) of an opened image; 1 when absent or unreadable.
+
+    Only this tag is read, and defensively: Pillow's ``exif_transpose`` also rewrites the
+    other tags, and a malformed block (a DateTime declared RATIONAL, a wrong count) made it
+    raise ``AttributeError``/``TypeError`` from inside Pillow.
+    """
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # any malformed EXIF block: treat as upright
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _check_tiles(image: Image.Image, settings: Settings) -> None:
+    """413 when one TIFF tile would decode to more than ``max_image_mp``: a 64 × 64 TIFF may
+    declare a 40,000 × 40,000 Deflate tile, which libtiff inflates whole (1.6 GB) although
+    Pillow's size check sees 64 × 64. (Strips cannot outgrow the image: libtiff caps
+    RowsPerStrip at the image height.)"""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return
+    tile = (tags.get(322) or 0) * (tags.get(323) or 0)  # TileWidth × TileLength
+    if tile > settings.max_pixels:
+        raise PayloadTooLarge(f"A TIFF tile of {tile / 1e6:.0f} MP exceeds the "
+                              f"{settings.max_image_mp:g} MP limit.")
 
 
 def _fast_decode(data: bytes, kind: str, image: Image.Image) -> np.ndarray | None:
@@ -109,7 +142,7 @@ def _fast_decode(data: bytes, kind: str, image: Image.Image) -> np.ndarray | Non
     if image.mode not in ("RGB", "L"):
         return None
     if kind == "jpeg":
-        if _JPEG_EOI not in data[-16:] or image.getexif().get(0x0112, 1) != 1:
+        if _JPEG_EOI not in data[-16:] or exif_orientation(image) != 1:
             return None
     elif kind == "png":
         if (data[24:25] != b"\x08" or _PNG_IEND not in data[-16:] or "transparency" in image.info
@@ -127,8 +160,9 @@ def _fast_decode(data: bytes, kind: str, image: Image.Image) -> np.ndarray | Non
 def decode_image(data: bytes, settings: Settings) -> np.ndarray:
     """Decode image bytes to ``(H, W, 3)`` uint8 RGB (first frame of animations).
 
-    Raises 415 for non-image bytes, 413 over ``max_image_mp`` (checked from the header
-    before any pixel is decoded), 422 when truncated or corrupt or smaller than 2×2.
+    Raises 415 for non-image bytes, 413 over ``max_image_mp`` (checked from the header, and
+    per TIFF tile or strip, before any pixel is decoded), 422 when truncated or corrupt or a
+    side is under ``min_image_side``.
     """
     kind = sniff(data)
     if kind not in IMAGE_KINDS:
@@ -145,25 +179,32 @@ def decode_image(data: bytes, settings: Settings) -> np.ndarray:
                 raise PayloadTooLarge(
                     f"The image is {width}×{height} = {width * height / 1e6:.1f} MP; "
                     f"the limit is {settings.max_image_mp:g} MP.")
-            if min(image.size) >= 2 and (fast := _fast_decode(data, kind, image)) is not None:
+            _check_side(width, height, settings, "The image")
+            _check_tiles(image, settings)
+            if (fast := _fast_decode(data, kind, image)) is not None:
                 return fast
+            orientation = exif_orientation(image)
             image.seek(0)
             image.load()
-            ImageOps.exif_transpose(image, in_place=True)  # no copy when upright
-    except PayloadTooLarge:
+            if orientation in _ORIENT:
+                image = image.transpose(_ORIENT[orientation])
+    except (PayloadTooLarge, Unprocessable):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PayloadTooLarge(f"The image exceeds the {settings.max_image_mp:g} MP limit.")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise Unprocessable(f"The {kind.upper()} image could not be decoded "
                             f"({type(exc).__name__}).")
-    if min(image.size) < 2:
-        raise Unprocessable(f"The image is {image.size[0]}×{image.size[1]} pixels; "
-                            "at least 2×2 is needed.")
     try:
         return _to_rgb(image)
     except (OSError, ValueError) as exc:
         raise Unprocessable(f"The image could not be converted to RGB ({type(exc).__name__}).")
+
+
+def _check_side(width: int, height: int, settings: Settings, what: str) -> None:
+    if min(width, height) < settings.min_image_side:
+        raise Unprocessable(f"{what} is {width}×{height} pixels; each side must be at least "
+                            f"{settings.min_image_side} px.")
 
 
 _PAGES_RE = re.compile(r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$")
@@ -231,20 +272,28 @@ def render_pdf(data: bytes, settings: Settings, pages: str | None = None,
                     raise PayloadTooLarge(
                         f"Page {index + 1} at {dpi} dpi exceeds the "
                         f"{settings.max_image_mp:g} MP limit; lower `dpi`.")
+                _check_side(round(w_pt * dpi / 72), round(h_pt * dpi / 72), settings,
+                            f"Page {index + 1} at {dpi} dpi")
                 pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False)
-            except PayloadTooLarge:
+            except (PayloadTooLarge, Unprocessable):
                 raise
             except Exception as exc:
                 raise Unprocessable(f"Page {index + 1} could not be rendered "
                                     f"({type(exc).__name__}).")
-            if pix.width < 2 or pix.height < 2:
-                raise Unprocessable(f"Page {index + 1} is empty.")
+            _check_side(pix.width, pix.height, settings, f"Page {index + 1} at {dpi} dpi")
             arr = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, pix.n)
             out.append(Page(image=np.ascontiguousarray(arr[:, :, :3]), page=index + 1, dpi=dpi))
         return out
 
 
 # -- URL fetching with an SSRF guard ---------------------------------------------------------
+
+#: IPv6 ranges that carry an IPv4 address inside (RFC 3056 6to4, RFC 4380 Teredo, RFC 6052
+#: NAT64, RFC 4291 IPv4-compatible): a relay or translator may deliver them to that IPv4
+#: host, e.g. 2002:7f00:1:: is 127.0.0.1 by 6to4. Refused outright.
+_EMBEDDED_IPV4 = tuple(ipaddress.ip_network(n) for n in (
+    "2002::/16", "2001::/32", "64:ff9b::/96", "64:ff9b:1::/48", "::/96"))
+
 
 def _address_allowed(ip: ipaddress._BaseAddress, allow_private: bool) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -253,6 +302,8 @@ def _address_allowed(ip: ipaddress._BaseAddress, allow_private: bool) -> bool:
         return False
     if allow_private:
         return True
+    if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in _EMBEDDED_IPV4):
+        return False
     return ip.is_global and not (ip.is_reserved or ip.is_link_local or ip.is_loopback
                                  or ip.is_private)
 
@@ -271,8 +322,9 @@ def resolve_public(host: str, port: int, allow_private: bool) -> str:
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if not _address_allowed(ip, allow_private):
-            raise BadRequest("image_url points to a private, loopback, link-local or "
-                             "reserved address; only public http(s) URLs are fetched.")
+            raise BadRequest("image_url points to a private, loopback, link-local, "
+                             "reserved or IPv4-embedding IPv6 address; only public http(s) "
+                             "URLs are fetched.")
         addresses.append(str(ip))
     if not addresses:
         raise BadRequest(f"image_url host {host!r} does not resolve.")

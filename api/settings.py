@@ -53,6 +53,11 @@ class Settings:
                 "8.3 vs 6.5 GB; bf16: 189 ms, 3.3 GB; bench/bench_kosmos.py).")
     max_upload_bytes: int = _setting(25 * 1024 * 1024, "Largest accepted request body.")
     max_image_mp: float = _setting(50.0, "Largest decoded image, in megapixels (bomb guard).")
+    min_image_side: int = _setting(
+        8, "Smallest image or rendered page side in pixels; thinner inputs get 422 (a 2 × "
+           "16,000 px strip is no page, and its text line would be 384,000 px long).")
+    max_json_depth: int = _setting(
+        16, "Deepest array/object nesting accepted in a JSON request body (400 beyond).")
     max_pdf_pages: int = _setting(20, "Most PDF pages processed in one request.")
     default_dpi: int = _setting(200, "PDF render resolution when the request names none.")
     max_dpi: int = _setting(400, "Highest PDF render resolution a request may ask for.")

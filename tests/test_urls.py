@@ -167,3 +167,35 @@ def test_urls_can_be_disabled(make_client):
 ])
 def test_address_policy(address, allowed):
     assert inputs._address_allowed(ipaddress.ip_address(address), False) is allowed
+
+
+@pytest.mark.parametrize("address", [
+    "2002:7f00:1::",            # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",        # 6to4 of 169.254.169.254
+    "2002:808:808::",           # 6to4 even of a public IPv4: the relay decides where it goes
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "64:ff9b::7f00:1",          # NAT64 of 127.0.0.1
+    "64:ff9b:1::a00:1",         # local-use NAT64
+    "::7f00:1",                 # IPv4-compatible 127.0.0.1
+])
+def test_ipv6_forms_that_embed_ipv4_are_refused(monkeypatch, address):
+    """The resolver is stubbed: nothing is contacted, the name 'resolves' to ``address``."""
+    import socket
+
+    def resolver(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with pytest.raises(inputs.BadRequest, match="IPv4-embedding"):
+        inputs.resolve_public("images.example", 443, allow_private=False)
+
+
+def test_a_public_ipv6_address_is_still_allowed(monkeypatch):
+    import socket
+
+    def resolver(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2a00:1450:4001:80b::200e", port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    assert inputs.resolve_public("images.example", 443, allow_private=False) == \
+        "2a00:1450:4001:80b::200e"

@@ -1,0 +1,88 @@
+"""Builders of hostile inputs shared by the input and hostile-service tests."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+
+import numpy as np
+import pymupdf
+from PIL import Image
+
+
+def exif_jpeg(entries: list[tuple[int, int, int, bytes]], size=(16, 12),
+              image: Image.Image | None = None) -> bytes:
+    """A JPEG of ``image`` (default: a small grey one of ``size``) whose EXIF block holds
+    ``entries`` ``(tag, type, count, payload)`` exactly as given — types and counts need not
+    agree with the payload (little-endian TIFF, one IFD; payloads over 4 bytes stored after).
+    """
+    ifd = struct.pack("<H", len(entries))
+    data_off = 8 + 2 + 12 * len(entries) + 4
+    extra = b""
+    for tag, typ, count, payload in entries:
+        if len(payload) <= 4:
+            ifd += struct.pack("<HHI", tag, typ, count) + payload.ljust(4, b"\0")
+        else:
+            ifd += struct.pack("<HHII", tag, typ, count, data_off + len(extra))
+            extra += payload
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd + b"\0\0\0\0" + extra
+    buf = io.BytesIO()
+    image = image or Image.fromarray(np.full((size[1], size[0], 3), 128, np.uint8))
+    image.save(buf, "JPEG", exif=b"Exif\0\0" + tiff)
+    return buf.getvalue()
+
+
+#: Orientation 6 (rotate) with the DateTime tag declared RATIONAL: Pillow's exif_transpose
+#: raised AttributeError on it (679 bytes in the issue's report).
+BAD_EXIF = [(0x0112, 3, 1, struct.pack("<H", 6)), (0x0132, 5, 1, b"\x01\0\0\0\x02\0\0\0")]
+
+
+def random_exif(rng: random.Random) -> list[tuple[int, int, int, bytes]]:
+    """An Orientation entry plus up to six entries of random tag, type, count and bytes."""
+    entries = [(0x0112, 3, 1, struct.pack("<H", rng.randint(0, 9)))]
+    for _ in range(rng.randint(0, 6)):
+        tag = rng.choice([0x0132, 0x010F, 0x0110, 0x8769, 0x8825, 0x0131, 0x9003, 0x0112,
+                          0x011A, 0x0128, rng.randrange(65536)])
+        count = rng.choice([0, 1, 2, 4, 20, 2 ** 31, rng.randrange(2 ** 32)])
+        payload = bytes(rng.randrange(256) for _ in range(rng.choice([0, 2, 4, 8, 24])))
+        entries.append((tag, rng.randint(0, 14), count, payload))
+    rng.shuffle(entries)
+    return entries
+
+
+def tiff_tile_bomb(side: int = 64, tile: int = 40000, data_bytes: int | None = None) -> bytes:
+    """A grey TIFF declaring a ``side × side`` image stored in one ``tile × tile`` Deflate tile
+    of zeros. ``data_bytes`` None compresses the whole tile (1.5 MB for 40,000², ~6 s to
+    build: libtiff would inflate it to 1.6 GB); a number stores only that many zeros."""
+    total = tile * tile if data_bytes is None else data_bytes
+    comp, parts, zero = zlib.compressobj(9), [], bytes(1 << 24)
+    while total > 0:
+        n = min(len(zero), total)
+        parts.append(comp.compress(zero[:n]))
+        total -= n
+    data = b"".join(parts) + comp.flush()
+    tags = [(256, 4, side), (257, 4, side), (258, 3, 8), (259, 3, 8), (262, 3, 1), (277, 3, 1),
+            (322, 4, tile), (323, 4, tile), (324, 4, 0), (325, 4, len(data))]
+    data_off = 8 + 2 + 12 * len(tags) + 4
+    out = b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(tags))
+    for tag, typ, value in tags:
+        value = data_off if tag == 324 else value
+        packed = struct.pack("<I", value) if typ == 4 else struct.pack("<HH", value, 0)
+        out += struct.pack("<HHI", tag, typ, 1) + packed
+    return out + b"\0\0\0\0" + data
+
+
+def thin_pdf(width_pt: float = 14400, height_pt: float = 3) -> bytes:
+    """A one-page PDF whose MediaBox is ``width_pt × height_pt`` (the issue's was 615 bytes)."""
+    doc = pymupdf.open()
+    doc.new_page(width=width_pt, height=height_pt)
+    return doc.tobytes()
+
+
+def png(array: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 array."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    return buf.getvalue()
