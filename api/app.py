@@ -22,6 +22,15 @@ from .registry import Registry
 from .settings import REPO_ROOT, Settings
 
 STATIC_DIR = REPO_ROOT / "static"
+#: Sent on every response, by the app itself (``make run`` serves uWSGI straight to clients)
+#: and, from the same table, by the Nginx site :mod:`api.nginx` renders.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+                               "style-src 'self' 'unsafe-inline'",
+}
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None):
@@ -47,7 +56,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_error_handler(Exception, unexpected_handler)
     before = connexion.middleware.MiddlewarePosition.BEFORE_EXCEPTION
     app.add_middleware(RequestLogMiddleware, position=before)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, position=before)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
+                       max_json_depth=settings.max_json_depth, position=before)
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys.split(","), position=before)
     if settings.cors_origins:
@@ -68,6 +78,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     def server_timing(response):
         import flask
 
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         timings = getattr(flask.g, "prism_timings", None)
         if timings is not None:
             response.headers["Server-Timing"] = ", ".join(

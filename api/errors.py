@@ -13,6 +13,7 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 
+from .middleware import clip
 from .worker import recycle_worker
 
 log = logging.getLogger("prism.errors")
@@ -75,11 +76,13 @@ def problem_handler(_request, exc: ProblemException) -> ConnexionResponse:
         log.error("unhandled problem %r", exc)
         return problem(status=500, title="Internal Server Error",
                        detail="The server failed to handle this request.")
-    (log.warning if status < 500 else log.error)("%s %s: %s", status, exc.title, exc.detail)
+    # validation messages quote the offending value: a 5 MB field must not come back whole
+    detail = clip(exc.detail) if exc.detail is not None else None
+    (log.warning if status < 500 else log.error)("%s %s: %s", status, exc.title, detail)
     if isinstance(exc, GatewayTimeout) and recycle_worker():
         log.warning("recycling this worker after its request ran past the deadline")
     return problem(status=status, title=exc.title or _SAFE_TITLES.get(status, "Error"),
-                   detail=exc.detail, ext=getattr(exc, "ext", None), headers=exc.headers)
+                   detail=detail, ext=getattr(exc, "ext", None), headers=exc.headers)
 
 
 def http_handler(_request, exc) -> ConnexionResponse:
@@ -92,7 +95,7 @@ def http_handler(_request, exc) -> ConnexionResponse:
         return problem(status=500, title="Internal Server Error",
                        detail="The server failed to handle this request.")
     # keep headers such as Allow on 405
-    return problem(status=status, title=title, detail=str(detail),
+    return problem(status=status, title=title, detail=clip(str(detail)),
                    headers=getattr(exc, "headers", None))
 
 

@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Longest client-supplied value echoed in a problem ``detail`` or a log line (characters).
+ECHO_LIMIT = 300
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters (with ``…`` and the original length) so a
+    megabyte-long field never comes back in an answer or lands in the log whole."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+
+
+def json_depth(body: bytes) -> int:
+    """Deepest nesting of arrays/objects in a JSON text (strings skipped), found with two
+    regular expressions and a cumulative sum, before any recursive parser sees the body:
+    ``[[1]]`` is 2, a scalar 0. Malformed JSON gives a number too; the parser refuses it."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[dict, bytes]:
+    detail = clip(detail)
     body = json.dumps({"type": "about:blank", "status": status, "title": title,
                        "detail": detail}).encode()
     return ({"type": "http.response.start", "status": status,
@@ -16,8 +47,9 @@ def _problem(status: int, title: str, detail: str) -> tuple[dict, bytes]:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413 problem+json, and hand the rest on
-    in one piece.
+    """Refuse request bodies over ``max_bytes`` with 413 problem+json, and JSON bodies nested
+    deeper than ``max_json_depth`` with 400 (Python's recursive JSON parser and validators
+    would hit ``RecursionError``); hand the rest on in one piece.
 
     A declared ``Content-Length`` over the limit is refused before any byte is read; a
     chunked body is counted as it streams and refused when it passes the limit. A body
@@ -27,14 +59,16 @@ class BodyLimitMiddleware:
     handler in): 7 ms of a 300 dpi A4 JPEG upload (720 KB) to /stamps was the Flask
     thread waiting for its next piece (py-spy, 2 cores). Whole bodies are held in memory,
     which the handlers need anyway; ``max_bytes`` bounds it.
-    Args: ``app`` the next ASGI app; ``max_bytes`` upload limit plus multipart overhead.
+    Args: ``app`` the next ASGI app; ``max_bytes`` upload limit plus multipart overhead;
+    ``max_json_depth`` deepest array/object nesting accepted in a JSON body.
     """
 
     OVERHEAD = 64 * 1024  # multipart boundaries and option fields
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_depth: int):
         self.app = app
         self.max_bytes = max_bytes + self.OVERHEAD
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,7 +78,7 @@ class BodyLimitMiddleware:
         length = headers.get(b"content-length")
         detail = f"The request body is over the {self.max_bytes - self.OVERHEAD}-byte limit."
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send, detail)
+            await self._refuse(send, 413, "Payload Too Large", detail)
             return
         chunks, seen = [], 0
         while True:
@@ -54,13 +88,20 @@ class BodyLimitMiddleware:
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
             if seen > self.max_bytes:
-                await self._refuse(send, detail)
+                await self._refuse(send, 413, "Payload Too Large", detail)
                 return
             if not message.get("more_body", False):
                 break
-        pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks),
-                                   "more_body": False}]
+        body = b"".join(chunks)
         chunks.clear()
+        if (b"json" in headers.get(b"content-type", b"").lower()
+                and json_depth(body) > self.max_json_depth):
+            await self._refuse(send, 400, "Bad Request",
+                               f"The JSON body is nested deeper than {self.max_json_depth} "
+                               "levels.")
+            return
+        pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+        del body
 
         async def whole_body() -> Message:
             return pending.pop() if pending else await receive()
@@ -68,8 +109,8 @@ class BodyLimitMiddleware:
         await self.app(scope, whole_body, send)
 
     @staticmethod
-    async def _refuse(send: Send, detail: str) -> None:
-        start, body = _problem(413, "Payload Too Large", detail)
+    async def _refuse(send: Send, status: int, title: str, detail: str) -> None:
+        start, body = _problem(status, title, detail)
         await send(start)
         await send({"type": "http.response.body", "body": body})
 
@@ -123,6 +164,9 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not scope.get("path"):
+            # `GET  HTTP/1.0` (no path) was redirected to http://<this machine's name>/
+            scope = {**scope, "path": "/", "raw_path": b"/"}
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = given[:64] if given.replace("-", "").isalnum() else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
@@ -142,9 +186,10 @@ class RequestLogMiddleware:
             await self.app(scope, receive, tagged_send)
         finally:
             stages = parse_server_timing(timing)
+            path = clip(scope.get("path", ""))
             logging.getLogger("prism.request").info(
-                "%s %s %s", scope.get("method"), scope.get("path"), status,
-                extra={"fields": {"method": scope.get("method"), "path": scope.get("path"),
+                "%s %s %s", scope.get("method"), path, status,
+                extra={"fields": {"method": scope.get("method"), "path": path,
                                   "status": status, "request_id": request_id,
                                   "ms": round((time.perf_counter() - started) * 1000, 1),
                                   "stages_ms": stages}})

@@ -31,7 +31,12 @@ def render(settings: Settings, listen: str, socket: str | list[str],
     text = TEMPLATE.read_text()
     first = "    server unix:@SOCKET@ max_fails=1 fail_timeout=5s;"
     text = text.replace(first, "\n".join(first.replace("@SOCKET@", s) for s in sockets))
+    from .app import SECURITY_HEADERS
+
+    headers = "\n".join(f'    add_header {name} "{value}" always;\n    uwsgi_hide_header {name};'
+                        for name, value in SECURITY_HEADERS.items())
     return (text.replace("@LISTEN@", listen)
+                .replace("@SECURITY_HEADERS@", headers)
                 .replace("@STATIC@", static or str(REPO_ROOT / "static"))
                 .replace("@MAX_BODY@", str(settings.max_upload_bytes))
                 .replace("@READ_TIMEOUT@", f"{nginx_read_timeout_s(settings)}s"))

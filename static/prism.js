@@ -111,14 +111,32 @@ function loadImage(src) {
   return new Promise((resolve) => { $("view").onload = resolve; $("view").onerror = resolve; $("view").src = src; });
 }
 
+// Labels (class names, Kosmos-2 phrases) are model output: set as text, never as markup.
+function svgElement(name, attrs) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", name);
+  Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, String(v)));
+  return el;
+}
+
 function drawBoxes(width, height, boxes) {
   const svg = $("overlay");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.innerHTML = boxes.map((b, i) => {
-    const [x1, y1, x2, y2] = b.box, c = COLORS[i % COLORS.length];
-    return `<rect class="box" x="${x1}" y="${y1}" width="${x2 - x1}" height="${y2 - y1}" stroke="${c}"/>` +
-      `<text x="${x1 + 4}" y="${Math.max(14, y1 - 4)}" fill="${c}">${b.label}</text>`;
-  }).join("");
+  svg.replaceChildren(...boxes.flatMap((b, i) => {
+    const [x1, y1, x2, y2] = b.box.map(Number), c = COLORS[i % COLORS.length];
+    const rect = svgElement("rect", { class: "box", x: x1, y: y1, width: x2 - x1, height: y2 - y1, stroke: c });
+    const text = svgElement("text", { x: x1 + 4, y: Math.max(14, y1 - 4), fill: c });
+    text.textContent = b.label;
+    return [rect, text];
+  }));
+}
+
+// A list of plain-text items (nothing in them is parsed as HTML).
+function listItems(texts) {
+  $("items").replaceChildren(...texts.map((t) => {
+    const li = document.createElement("li");
+    li.textContent = t;
+    return li;
+  }));
 }
 
 async function show(data) {
@@ -128,7 +146,7 @@ async function show(data) {
     $("stage").classList.add("checker");
     await loadImage(src);
     $("download").href = src; $("download").hidden = false;
-    $("items").innerHTML = data.objects.map((o) => `<li>${o.class} ${o.score.toFixed(2)}</li>`).join("");
+    listItems(data.objects.map((o) => `${o.class} ${o.score.toFixed(2)}`));
     return;
   }
   if (tab === "ocr") {
@@ -143,8 +161,7 @@ async function show(data) {
     if (file && file.type === "application/pdf") $("view").removeAttribute("src");
     else await loadImage(imageSource());
     drawBoxes(page.width, page.height, page.items.map((it) => ({ box: it.box, label: it.class })));
-    $("items").innerHTML = page.items.map((it) =>
-      `<li>${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]</li>`).join("");
+    listItems(page.items.map((it) => `${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]`));
     return;
   }
   if (tab === "stamps") {
@@ -152,9 +169,9 @@ async function show(data) {
     if (file && file.type === "application/pdf") $("view").removeAttribute("src");
     else await loadImage(imageSource());
     drawBoxes(page.width, page.height, first.map((s, i) => ({ box: s.box, label: String(i + 1) })));
-    $("items").innerHTML = data.stamps.length ? data.stamps.map((s, i) =>
-      `<li>${i + 1}. page ${s.page}, score ${s.score.toFixed(2)} [${s.box.map(Math.round).join(", ")}]</li>`).join("")
-      : "<li>No stamps found.</li>";
+    listItems(data.stamps.length ? data.stamps.map((s, i) =>
+      `${i + 1}. page ${s.page}, score ${s.score.toFixed(2)} [${s.box.map(Math.round).join(", ")}]`)
+      : ["No stamps found."]);
     drawHeat(data.similarity);
     return;
   }

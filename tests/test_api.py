@@ -191,7 +191,7 @@ def _run_body_limit(pieces: list[bytes], max_bytes: int, headers=()) -> tuple[li
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/ocr", "headers": list(headers)}
-    asyncio.run(BodyLimitMiddleware(app, max_bytes)(scope, receive, send))
+    asyncio.run(BodyLimitMiddleware(app, max_bytes, max_json_depth=16)(scope, receive, send))
     return seen, sent
 
 
@@ -312,3 +312,24 @@ def test_corrupt_model_is_503_for_its_endpoints_only(make_client, settings, tmp_
     assert "stamp-det" in body["detail"] and "make models" in body["detail"]
     ok = client.post("/ocr", files={"file": ("p.png", PAGE.read_bytes())})
     assert ok.status_code == 200 and ok.json()["pages"][0]["lines"]
+
+
+def test_json_depth_counts_nesting_outside_strings():
+    from api.middleware import json_depth
+
+    assert json_depth(b"1") == 0 and json_depth(b"[[1]]") == 2
+    assert json_depth(b'{"a": "[[[[{{", "b": [1, {"c": "\\\\\\"]"}]}') == 3
+    assert json_depth(b"[" * 1000 + b"]" * 1000) == 1000
+
+
+def test_log_lines_and_problem_details_are_clipped():
+    import logging
+
+    from api.logs import JsonFormatter
+    from api.middleware import clip
+
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "bad value %s",
+                               ("x" * 5_000_000,), None)
+    line = JsonFormatter().format(record)
+    assert len(line) < 1300 and "(5000010 characters)" in line
+    assert clip("short") == "short" and len(clip("y" * 10_000)) < 400

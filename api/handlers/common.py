@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import flask
 
 from ..errors import BadRequest
@@ -37,10 +39,16 @@ def deadline() -> Deadline:
 
 def options(body: dict | None) -> dict:
     """Options from the JSON body or the multipart form (Connexion has validated and typed
-    them); the image fields themselves are removed."""
-    if isinstance(body, dict):
-        return {k: v for k, v in body.items() if k not in ("file", "image_url", "image_base64")}
-    return {}
+    them); the image fields themselves are removed. Raises 400 for a NaN or ±Infinity
+    number (JSON ``NaN`` or a form's ``nan``): range checks let them through, and NaN is not
+    JSON, so it must never reach an answer."""
+    if not isinstance(body, dict):
+        return {}
+    opts = {k: v for k, v in body.items() if k not in ("file", "image_url", "image_base64")}
+    for key, value in opts.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest(f"{key} must be a finite number, not {value}.")
+    return opts
 
 
 def read_sources(body: dict | None, *, part: str = "file", base64_key: str = "image_base64",

@@ -27,8 +27,20 @@ def _classes(value) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _stem(filename: str, index: int) -> str:
-    return secure_filename(PurePath(filename).stem) or f"file{index + 1}"
+def _stems(docs) -> dict[int, str]:
+    """A safe file-name stem per document (keyed by ``id``), unique within the request:
+    a repeated upload name gets ``_2``, ``_3``… so zip entries never collide."""
+    out: dict[int, str] = {}
+    taken: set[str] = set()
+    for index, doc in enumerate(docs):
+        base = secure_filename(PurePath(doc.filename).stem) or f"file{index + 1}"
+        stem, n = base, 1
+        while stem in taken:
+            n += 1
+            stem = f"{base}_{n}"
+        taken.add(stem)
+        out[id(doc)] = stem
+    return out
 
 
 def extract(body=None, **_form):
@@ -67,7 +79,8 @@ def extract(body=None, **_form):
 
 
 def _annotated(docs, results):
-    images = [(f"{_stem(d.filename, docs.index(d))}_p{p.page}.png",
+    stems = _stems(docs)
+    images = [(f"{stems[id(d)]}_p{p.page}.png",
                encode_png(draw_boxes(p.image, [i.box for i in r.items],
                                      [i.cls for i in r.items]))) for d, p, r in results]
     if len(images) == 1:
@@ -77,8 +90,9 @@ def _annotated(docs, results):
 
 def _crops_zip(docs, results):
     files, manifest = [], []
+    stems = _stems(docs)
     for d, page, found in results:
-        stem = _stem(d.filename, docs.index(d))
+        stem = stems[id(d)]
         counters: dict[str, int] = {}
         for item in found.items:
             counters[item.cls] = counters.get(item.cls, 0) + 1
