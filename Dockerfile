@@ -38,7 +38,7 @@ COPY api ./api
 COPY static ./static
 COPY openapi.yaml uwsgi.ini ./
 ENV PATH=/opt/venv/bin:$PATH PRISM_HOST=0.0.0.0 PRISM_PORT=8000 \
-    PRISM_SOCKET_OWNER=prism:www-data
+    PRISM_SOCKET_OWNER=prism:www-data PRISM_FRONT=uwsgi
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

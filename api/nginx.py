@@ -43,19 +43,22 @@ def render(settings: Settings, listen: str, socket: str | list[str],
 
 
 def start_nginx(root: str, site: str, port: int) -> subprocess.Popen:
-    """Run Debian's nginx (workers as www-data) with ``site`` on 127.0.0.1:``port``, its
-    temp folders, pid and logs under ``root``. Returns once it listens; raises
-    ``RuntimeError`` (with the error log's tail) when it exits or does not listen in 20 s."""
+    """Run Debian's nginx with ``site`` (listening on ``port``), its temp folders, pid and
+    logs under ``root``; workers run as www-data when started as root, else as the caller.
+    Returns once 127.0.0.1:``port`` accepts; raises ``RuntimeError`` (with the error log's
+    tail) when it exits or does not listen in 20 s."""
+    as_root = os.geteuid() == 0
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(root, name), exist_ok=True)
-        shutil.chown(os.path.join(root, name), "www-data", "www-data")
+        if as_root:
+            shutil.chown(os.path.join(root, name), "www-data", "www-data")
     conf = os.path.join(root, "nginx.conf")
     with open(conf, "w") as fh:
-        fh.write(f"""user www-data;
+        fh.write(f"""{"user www-data;" if as_root else ""}
 worker_processes 1;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
-events {{ worker_connections 64; }}
+events {{ worker_connections 512; }}
 http {{
     include /etc/nginx/mime.types;
     access_log {root}/access.log;

@@ -1,15 +1,21 @@
-"""Start uWSGI with ``uwsgi.ini`` and values from the ``PRISM_*`` settings.
+"""Start the service: uWSGI with ``uwsgi.ini`` and values from the ``PRISM_*`` settings,
+behind Nginx by default.
 
-``python -m api.serve [extra uwsgi args]`` replaces this process with uWSGI. The ini keeps
-the fixed choices; this fills its ``%(prism_*)`` placeholders so every default stays in
-:class:`api.settings.Settings`.
+``python -m api.serve [extra uwsgi args]`` (``make run``) with ``PRISM_FRONT=nginx`` (the
+default) runs uWSGI on a unix socket and Nginx (:mod:`api.nginx`) on
+``PRISM_HOST:PRISM_PORT`` in front of it, and stops both on SIGTERM/SIGINT or when either
+exits; with ``PRISM_FRONT=uwsgi`` (or no ``nginx`` on the PATH) it replaces itself with
+uWSGI serving HTTP directly. The ini keeps the fixed choices; this fills its
+``%(prism_*)`` placeholders so every default stays in :class:`api.settings.Settings`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -55,8 +61,9 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
     for key, value in placeholders.items():
         argv += ["--set-ph", f"{key}={value}"]
     if settings.socket:  # the uwsgi protocol for Nginx, readable by its www-data workers
-        argv += ["--socket", settings.socket, "--chmod-socket=660",
-                 f"--chown-socket={settings.socket_owner}"]
+        argv += ["--socket", settings.socket, "--chmod-socket=660"]
+        if os.geteuid() == 0:  # as another user, Nginx's workers run as that user too
+            argv += [f"--chown-socket={settings.socket_owner}"]
     return argv + list(extra or [])
 
 
@@ -67,18 +74,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _wait_for_socket(proc: subprocess.Popen, path: str, log, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError(f"uWSGI did not create {path}:\n"
+                               f"{log.read().decode(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
-            log_path: str | None = None):
-    """Run uWSGI in the background on a free loopback port until the ``with`` block ends.
+            log_path: str | None = None, front: str = "uwsgi"):
+    """Run the service in the background on free loopback ports until the ``with`` block ends.
 
-    Args: ``env`` extra ``PRISM_*`` variables. Yields the base URL (``http://127.0.0.1:P``)
-    once ``/health`` answers; uWSGI's log goes to ``log_path`` (default: a temporary file).
-    Raises ``RuntimeError`` (with uWSGI's last output) when it
-    exits or does not answer within ``timeout_s``. Used by tests and the benchmark.
+    Args: ``env`` extra ``PRISM_*`` variables; ``front`` ``uwsgi`` (clients talk to uWSGI's
+    HTTP socket) or ``nginx`` (to Nginx in front of its unix socket, as ``make run``).
+    Yields the base URL (``http://127.0.0.1:P``) once ``/health`` answers there; uWSGI's log
+    goes to ``log_path`` (default: a temporary file). Raises ``RuntimeError`` (with uWSGI's
+    last output) when it exits or does not answer within ``timeout_s``. Used by tests and
+    the benchmark.
     """
+    from .nginx import render, start_nginx
+
     port = free_port()
-    full_env = {**os.environ, **(env or {}), "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
+    root = tempfile.mkdtemp(prefix="prism-") if front == "nginx" else None
+    env = dict(env or {})
+    if root:
+        os.chmod(root, 0o755)  # Nginx's www-data workers must reach the socket
+        env["PRISM_SOCKET"] = os.path.join(root, "uwsgi.sock")
+    full_env = {**os.environ, **env, "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
     settings = Settings.from_env(full_env)
     full_env = worker_environ(full_env, settings.huge_pages)
     argv = uwsgi_command(settings)
@@ -86,8 +112,15 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT)
+    nginx = None
     base = f"http://127.0.0.1:{port}"
     try:
+        if root:
+            _wait_for_socket(proc, settings.socket, log, timeout_s)
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            nginx = start_nginx(root, render(settings, f"127.0.0.1:{port}", settings.socket),
+                                port)
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
@@ -105,18 +138,71 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
             time.sleep(0.3)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for child in (nginx, proc):
+            if child is None:
+                continue
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         log.close()
+        if root:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _serve_behind_nginx(settings: Settings, extra: list[str]) -> int:
+    """Run uWSGI (unix socket, plus its HTTP socket on a loopback port for probes) and Nginx
+    on ``settings.host:port``; return the exit status of whichever stops first."""
+    from .nginx import render, start_nginx
+
+    root = tempfile.mkdtemp(prefix="prism-run-")
+    os.chmod(root, 0o755)
+    inner = dataclasses.replace(settings, host="127.0.0.1", port=free_port(),
+                                socket=os.path.join(root, "uwsgi.sock"))
+    env = worker_environ(os.environ, settings.huge_pages)
+    uwsgi = subprocess.Popen(uwsgi_command(inner, extra), cwd=REPO_ROOT, env=env,
+                             stdin=subprocess.DEVNULL)
+    children = [uwsgi]
+
+    def stop(*_args) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        with tempfile.TemporaryFile() as log:
+            _wait_for_socket(uwsgi, inner.socket, log, 120)
+        children.append(start_nginx(root, render(settings, f"{settings.host}:{settings.port}",
+                                                 inner.socket), settings.port))
+        print(f"Prism: Nginx on http://{settings.host}:{settings.port} in front of uWSGI "
+              f"({inner.socket}; probes on http://127.0.0.1:{inner.port})", flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        shutil.rmtree(root, ignore_errors=True)
+    return next((c.returncode for c in children if c.returncode), 0)
 
 
 def main() -> None:
-    """Exec uWSGI (never returns)."""
+    """Serve behind Nginx (``PRISM_FRONT=nginx``), else exec uWSGI (never returns)."""
     settings = Settings.from_env()
+    if settings.front not in ("nginx", "uwsgi"):
+        raise SystemExit(f"PRISM_FRONT={settings.front!r}: choose nginx or uwsgi")
+    if settings.front == "nginx":
+        if shutil.which("nginx"):
+            sys.exit(_serve_behind_nginx(settings, sys.argv[1:]))
+        print("Prism: nginx is not installed (make system); serving uWSGI's HTTP socket "
+              "directly, which slow clients can tie up", file=sys.stderr, flush=True)
     argv = uwsgi_command(settings, sys.argv[1:])
     os.execve(argv[0], argv, worker_environ(os.environ, settings.huge_pages))
 

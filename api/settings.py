@@ -26,8 +26,13 @@ class Settings:
     Raises ``ValueError`` from :meth:`from_env` when a variable cannot be parsed.
     """
 
-    host: str = _setting("127.0.0.1", "Address uWSGI binds its HTTP socket to.")
-    port: int = _setting(8000, "HTTP port of uWSGI.")
+    host: str = _setting("127.0.0.1", "Address the service listens on.")
+    port: int = _setting(8000, "HTTP port of the service.")
+    front: str = _setting(
+        "nginx", "What answers clients on PRISM_HOST:PRISM_PORT: 'nginx' (Nginx in front of "
+                 "uWSGI's unix socket: holds slow clients and buffers bodies without tying up "
+                 "a worker, answers malformed requests 400) or 'uwsgi' (uWSGI's HTTP socket "
+                 "itself; two clients sending a byte a second took both workers).")
     processes: int = _setting(2, "uWSGI worker processes (each loads its own models).")
     threads: int = _setting(
         1, "Threads per worker. Keep 1: uWSGI 2.0.31 fires harakiri on healthy threaded "

@@ -240,3 +240,92 @@ def test_past_deadline_504_problem_and_worker_recycled():
                 proc.wait(timeout=10)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- the default front (`make run`): Nginx before uWSGI (issue 20, items 10, 11 and 16) ------
+
+@pytest.fixture(scope="module")
+def default_service(tmp_path_factory):
+    log = str(tmp_path_factory.mktemp("front") / "uwsgi.log")
+    with running({"PRISM_PROCESSES": "2"}, log_path=log, front="nginx") as base:
+        yield int(base.rsplit(":", 1)[1]), log
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"GET /health FOO\r\n\r\n", 400),                       # a2wsgi IndexError: 0 bytes before
+    (b"GET  HTTP/1.0\r\n\r\n", 400),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(3000))
+     + b"\r\n", 431),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
+    (b"GET /health?" + b"a" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+])
+def test_malformed_requests_get_a_status_line_and_problem_json(default_service, data, status):
+    port, _ = default_service
+    head, _, body = _raw(port, data).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d" % status), head[:80]
+    assert b"content-type: application/problem+json" in head.lower()
+    assert json.loads(body)["status"] == status
+
+
+def test_twenty_slow_clients_do_not_take_the_service(default_service):
+    """Twenty clients send their headers a byte a second for 30 s; /health keeps answering
+    (it timed out for the whole minute on uWSGI's HTTP socket) and real work is served."""
+    import socket
+    import threading
+
+    port, _ = default_service
+    stop = time.monotonic() + 30
+
+    def slow():
+        with socket.create_connection(("127.0.0.1", port), timeout=40) as sock:
+            for byte in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100:
+                if time.monotonic() > stop:
+                    return
+                try:
+                    sock.send(bytes([byte]))
+                except OSError:  # Nginx's client_header_timeout closed it: also fine
+                    return
+                time.sleep(1)
+
+    threads = [threading.Thread(target=slow, daemon=True) for _ in range(20)]
+    for t in threads:
+        t.start()
+    rel = "data/eval/ocr/rapidocr_en_rec.jpg"
+    ocr_status, worst = None, 0.0
+    while time.monotonic() < stop:
+        started = time.monotonic()
+        status, _, _ = request(port, "GET", "/health")
+        worst = max(worst, time.monotonic() - started)
+        assert status == 200
+        if ocr_status is None:
+            body, headers = multipart({"lang": "en"}, "l.jpg", (SHARED / rel).read_bytes())
+            ocr_status, _, raw = request(port, "POST", "/ocr", body, headers)
+            assert cer(json.loads(raw)["pages"][0]["text"], TRUTH[rel]["text"]) <= 0.03
+        time.sleep(0.5)
+    for t in threads:
+        t.join(15)
+    assert ocr_status == 200
+    assert worst < 5, worst  # a liveness bound (it was 25+ s), not a speed target
+
+
+def test_forwarded_for_is_not_taken_as_the_client_address(default_service):
+    port, log = default_service
+    status, _, _ = request(port, "GET", "/health",
+                           headers={"X-Forwarded-For": "6.6.6.6 () {fake} ... GET /admin"})
+    assert status == 200
+    time.sleep(0.5)
+    with open(log, "rb") as fh:
+        text = fh.read()
+    assert b"GET /health" in text and b"6.6.6.6" not in text
