@@ -44,6 +44,35 @@ class Page:
 
 
 @dataclass
+class Budget:
+    """What one request may still decode: ``pages`` and ``pixels`` left, from
+    ``PRISM_MAX_REQUEST_PAGES`` and ``PRISM_MAX_REQUEST_MP``. Charged from image headers and
+    PDF page sizes before any pixel is decoded or rendered."""
+
+    pages: int
+    pixels: int
+    settings: Settings
+
+    @classmethod
+    def for_request(cls, settings: Settings) -> "Budget":
+        """A full budget for a new request."""
+        return cls(settings.max_request_pages, int(settings.max_request_mp * 1e6), settings)
+
+    def charge(self, pages: int, pixels: int) -> None:
+        """Spend ``pages`` and ``pixels``; raises 413 naming the limit when either runs out."""
+        if pages > self.pages:
+            raise PayloadTooLarge(
+                f"The request holds more than {self.settings.max_request_pages} pages in all "
+                "files together; send fewer files or choose pages with `pages`.")
+        if pixels > self.pixels:
+            raise PayloadTooLarge(
+                f"The request's pages add up to more than {self.settings.max_request_mp:g} MP "
+                "decoded; send fewer pages or a lower `dpi`.")
+        self.pages -= pages
+        self.pixels -= pixels
+
+
+@dataclass
 class Document:
     """A decoded input: ``filename`` as sent (or ``image``), ``kind`` from magic bytes;
     ``data`` keeps a PDF's bytes for pipelines that read its objects (``None`` for images)."""
@@ -157,12 +186,13 @@ def _fast_decode(data: bytes, kind: str, image: Image.Image) -> np.ndarray | Non
     return array
 
 
-def decode_image(data: bytes, settings: Settings) -> np.ndarray:
+def decode_image(data: bytes, settings: Settings, budget: Budget | None = None) -> np.ndarray:
     """Decode image bytes to ``(H, W, 3)`` uint8 RGB (first frame of animations).
 
     Raises 415 for non-image bytes, 413 over ``max_image_mp`` (checked from the header, and
     per TIFF tile or strip, before any pixel is decoded), 422 when truncated or corrupt or a
-    side is under ``min_image_side``.
+    side is under ``min_image_side``; ``budget`` (the request's, if given) is charged one
+    page and the header's pixels, and raises 413 when spent.
     """
     kind = sniff(data)
     if kind not in IMAGE_KINDS:
@@ -181,6 +211,8 @@ def decode_image(data: bytes, settings: Settings) -> np.ndarray:
                     f"the limit is {settings.max_image_mp:g} MP.")
             _check_side(width, height, settings, "The image")
             _check_tiles(image, settings)
+            if budget is not None:
+                budget.charge(1, width * height)
             if (fast := _fast_decode(data, kind, image)) is not None:
                 return fast
             orientation = exif_orientation(image)
@@ -235,13 +267,15 @@ def parse_pages(spec: str | None, page_count: int) -> list[int]:
 
 
 def render_pdf(data: bytes, settings: Settings, pages: str | None = None,
-               dpi: int | None = None) -> list[Page]:
+               dpi: int | None = None, budget: Budget | None = None) -> list[Page]:
     """Render selected PDF pages with PyMuPDF.
 
     Args: ``pages`` 1-based selection (see :func:`parse_pages`); ``dpi`` render resolution
     (default ``settings.default_dpi``, at most ``settings.max_dpi``).
     Raises 422 for corrupt, encrypted or empty PDFs; 413 when more than ``max_pdf_pages``
-    pages are selected or a rendered page would exceed the pixel limit; 400 for bad options.
+    pages are selected or a rendered page would exceed the pixel limit, or when the selected
+    pages (their sizes at ``dpi``, read before any is rendered) overrun ``budget``; 400 for
+    bad options.
     """
     import pymupdf
 
@@ -263,6 +297,13 @@ def render_pdf(data: bytes, settings: Settings, pages: str | None = None,
             raise PayloadTooLarge(
                 f"{len(indices)} pages selected; the limit is {settings.max_pdf_pages}. "
                 "Choose fewer with `pages`, e.g. pages=1-5.")
+        if budget is not None:
+            try:
+                sizes = [doc[i].rect for i in indices]
+            except Exception as exc:
+                raise Unprocessable(f"The PDF's pages could not be read ({type(exc).__name__}).")
+            budget.charge(len(indices), int(sum(r.width * r.height for r in sizes)
+                                            * (dpi / 72) ** 2))
         out = []
         for index in indices:
             try:
@@ -424,8 +465,10 @@ def decode_base64(text: str, settings: Settings) -> bytes:
 
 
 def load_document(data: bytes, filename: str, settings: Settings, *, allow_pdf: bool,
-                  pages: str | None = None, dpi: int | None = None) -> Document:
-    """Turn raw bytes into a :class:`Document` of RGB pages (see module doc for errors)."""
+                  pages: str | None = None, dpi: int | None = None,
+                  budget: Budget | None = None) -> Document:
+    """Turn raw bytes into a :class:`Document` of RGB pages (see module doc for errors),
+    charging the request's ``budget`` when one is given."""
     if not data:
         raise BadRequest("The file is empty.")
     if len(data) > settings.max_upload_bytes:
@@ -435,9 +478,9 @@ def load_document(data: bytes, filename: str, settings: Settings, *, allow_pdf: 
     if kind == "pdf":
         if not allow_pdf:
             raise UnsupportedMediaType("This endpoint takes images, not PDFs.")
-        return Document(filename, "pdf", render_pdf(data, settings, pages, dpi), data)
+        return Document(filename, "pdf", render_pdf(data, settings, pages, dpi, budget), data)
     if kind is None:
         raise UnsupportedMediaType(
             "The file is not a supported image (PNG, JPEG, WebP, TIFF, BMP, GIF)"
             + (" or PDF." if allow_pdf else "."))
-    return Document(filename, kind, [Page(image=decode_image(data, settings))])
+    return Document(filename, kind, [Page(image=decode_image(data, settings, budget))])

@@ -63,7 +63,12 @@ class Settings:
            "16,000 px strip is no page, and its text line would be 384,000 px long).")
     max_json_depth: int = _setting(
         16, "Deepest array/object nesting accepted in a JSON request body (400 beyond).")
-    max_pdf_pages: int = _setting(20, "Most PDF pages processed in one request.")
+    max_pdf_pages: int = _setting(20, "Most pages processed from one PDF.")
+    max_request_pages: int = _setting(
+        40, "Most pages (images and PDF pages, all files together) one request may hold.")
+    max_request_mp: float = _setting(
+        250.0, "Most decoded megapixels one request may hold, all pages together (3 bytes a "
+               "pixel: 250 MP is 750 MB); checked from headers and page sizes before decoding.")
     default_dpi: int = _setting(200, "PDF render resolution when the request names none.")
     max_dpi: int = _setting(400, "Highest PDF render resolution a request may ask for.")
     allow_urls: bool = _setting(True, "Accept `image_url` inputs at all.")

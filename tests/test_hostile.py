@@ -276,3 +276,27 @@ def test_page_and_static_files_carry_security_headers(server):
             assert r.headers["X-Content-Type-Options"] == "nosniff"
             assert "default-src 'self'" in r.headers["Content-Security-Policy"]
             assert r.headers["X-Frame-Options"] == "DENY"
+
+
+def _blank_pdf(pages: int, width_pt: float, height_pt: float) -> bytes:
+    doc = pymupdf.open()
+    for _ in range(pages):
+        doc.new_page(width=width_pt, height=height_pt)
+    return doc.tobytes()
+
+
+@pytest.mark.parametrize("files, size, limit", [
+    (3, (200, 200), "40 pages"),   # 60 pages in three files
+    (3, (595, 842), "250 MP"),     # 60 A4 pages at 300 dpi: grew a worker by 1.8 GB before
+])
+def test_request_budget_is_checked_before_rendering(server, files, size, limit):
+    pid = _get(server + "/health")["pid"]
+    before = _rss_mb(pid)
+    pdf, fields = _blank_pdf(20, *size), {"dpi": "300"}
+    body, ctype = _multipart_multi([("file", f"d{i}.pdf", pdf) for i in range(files)], fields)
+    req = urllib.request.Request(server + "/extract", data=body, headers={"Content-Type": ctype})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=120)
+    problem = json.loads(err.value.read())
+    assert err.value.code == 413 and limit in problem["detail"], problem
+    assert _get(server + "/health")["pid"] == pid and _rss_mb(pid) - before < 300

@@ -258,3 +258,20 @@ def test_thin_pdf_page_is_refused_before_rendering(settings):
         render_pdf(thin_pdf(14400, 2), settings, dpi=200)
     # 3 pt at 200 dpi is 8–9 px: rendered, and /ocr bounds its one long line (test_hostile)
     assert render_pdf(thin_pdf(14400, 3), settings, dpi=200)[0].image.shape[0] in (8, 9)
+
+
+def test_request_budget_counts_pages_and_pixels_across_files(settings):
+    from api.inputs import Budget
+
+    budget = Budget.for_request(settings)
+    page = shared("data/eval/ocr/tesseract_phototest.png").read_bytes()  # 640×480
+    for _ in range(3):
+        load_document(page, "p.png", settings, allow_pdf=True, budget=budget)
+    assert budget.pages == settings.max_request_pages - 3
+    assert budget.pixels == int(settings.max_request_mp * 1e6) - 3 * 640 * 480
+    small = Budget(pages=1, pixels=10**9, settings=settings)
+    doc = pymupdf.open()
+    for _ in range(2):
+        doc.new_page(width=72, height=72)
+    with pytest.raises(PayloadTooLarge, match="pages in all files"):
+        render_pdf(doc.tobytes(), settings, dpi=100, budget=small)

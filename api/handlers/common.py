@@ -7,7 +7,7 @@ import math
 import flask
 
 from ..errors import BadRequest
-from ..inputs import Document, decode_base64, fetch_url, load_document
+from ..inputs import Budget, Document, decode_base64, fetch_url, load_document
 from ..pipelines.base import Deadline, Timings
 from ..registry import Registry
 from ..settings import Settings
@@ -79,8 +79,11 @@ def read_documents(body: dict | None, *, allow_pdf: bool, multiple: bool = False
     """Decode the request's image input(s) into documents.
 
     Exactly one of: multipart ``file`` part(s), JSON ``image_base64``, JSON ``image_url``.
-    Raises 400 when none or several are given (see :mod:`api.inputs` for the rest).
+    All files share one :class:`~api.inputs.Budget` of pages and megapixels. Raises 400 when
+    none or several are given, 413 past the budget (see :mod:`api.inputs` for the rest).
     """
     settings, _ = state()
-    return [load_document(data, name, settings, allow_pdf=allow_pdf, pages=pages, dpi=dpi)
+    budget = Budget.for_request(settings)
+    return [load_document(data, name, settings, allow_pdf=allow_pdf, pages=pages, dpi=dpi,
+                          budget=budget)
             for name, data in read_sources(body, multiple=multiple)]
