@@ -82,14 +82,19 @@ class Settings:
         60.0, "Soft per-request deadline; past it the request gets 504 problem+json."
     )
     harakiri_s: int = _setting(
-        120, "uWSGI hard kill of a stuck worker; kept above request_timeout_s."
-    )
+        70, "uWSGI hard kill of a worker stuck in one request (native code that never reaches "
+            "a deadline check, e.g. MuPDF on nested Form XObjects); at least "
+            "request_timeout_s + 10.")
     max_requests: int = _setting(
         10000, "uWSGI recycles a worker after this many requests (worker i: + i × 10 %, so "
                "workers never restart together); a backstop, RSS is flat (uwsgi.ini).")
     reload_on_rss_mb: int = _setting(
         12288, "uWSGI recycles a worker whose RSS passes this after a request (0 = off); above "
         "Kosmos-2 int8's 8.4 GB peak so only runaway growth triggers it.")
+    worker_max_rss_mb: int = _setting(
+        14336, "uWSGI's master kills a worker whose RSS passes this even mid-request "
+               "(evil-reload-on-rss; 0 = off): the cap on a runaway native decoder. Above "
+               "PRISM_RELOAD_ON_RSS_MB, which recycles between requests.")
     malloc_trim: bool = _setting(
         True, "Worker memory upkeep (glibc): fixed 16 MiB mmap and 64 MiB trim thresholds "
               "from the start and malloc_trim after a request once RSS has grown "

@@ -12,6 +12,7 @@ import time
 import uuid
 
 import psutil
+import pymupdf
 import pytest
 
 from api.nginx import render, start_nginx
@@ -329,3 +330,84 @@ def test_forwarded_for_is_not_taken_as_the_client_address(default_service):
     with open(log, "rb") as fh:
         text = fh.read()
     assert b"GET /health" in text and b"6.6.6.6" not in text
+
+
+# -- work that never reaches a deadline check (issue 20, items 3 and 6) ---------------------
+
+def _ocr_request(port: int, filename: str, data: bytes, timeout: float = 120):
+    body, headers = multipart({"lang": "en"}, filename, data)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", "/ocr", body, headers)
+        r = conn.getresponse()
+        return r.status, r.getheader("content-type", ""), r.read()
+    finally:
+        conn.close()
+
+
+def _wait_for_health(port: int, old_pid: int | None = None, tries: int = 200) -> int:
+    for _ in range(tries):
+        try:
+            status, _, raw = request(port, "GET", "/health")
+            if status == 200 and json.loads(raw)["pid"] != old_pid:
+                return json.loads(raw)["pid"]
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError("no worker answered /health")
+
+
+def test_renderer_stuck_in_native_code_gets_504_and_its_worker_is_replaced(tmp_path):
+    """A 4.4 kB PDF of Form XObjects nested 9 deep, 10 per level, held a worker 245 s in
+    MuPDF. Nginx answers 504 problem+json at the deadline + 5 s; harakiri kills the worker."""
+    from .helpers import nested_xobject_pdf
+
+    env = {"PRISM_PROCESSES": "1", "PRISM_REQUEST_TIMEOUT_S": "4", "PRISM_HARAKIRI_S": "1"}
+    log = str(tmp_path / "uwsgi.log")
+    with running(env, log_path=log, front="nginx") as base:
+        port = int(base.rsplit(":", 1)[1])
+        first = _wait_for_health(port)
+        started = time.monotonic()
+        status, ctype, raw = _ocr_request(port, "x.pdf", nested_xobject_pdf())
+        assert status == 504 and ctype.startswith("application/problem+json"), raw[:200]
+        assert time.monotonic() - started < 60  # it was 245 s; 9 s is Nginx's read timeout
+        _wait_for_health(port, old_pid=first)
+        rel = "data/eval/ocr/rapidocr_en_rec.jpg"
+        status, _, raw = _ocr_request(port, "l.jpg", (SHARED / rel).read_bytes())
+        assert status == 200
+        assert cer(json.loads(raw)["pages"][0]["text"], TRUTH[rel]["text"]) <= 0.03
+    assert "HARAKIRI" in open(log).read()
+
+
+def test_worker_past_its_memory_cap_is_killed_mid_request(tmp_path):
+    """PRISM_WORKER_MAX_RSS_MB is enforced by uWSGI's master while the request runs."""
+    env = {"PRISM_PROCESSES": "1", "PRISM_WORKER_MAX_RSS_MB": "350"}
+    log = str(tmp_path / "uwsgi.log")
+    page = (SHARED / "data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
+    with running(env, log_path=log, front="nginx") as base:
+        port = int(base.rsplit(":", 1)[1])
+        first = _wait_for_health(port)
+        status, ctype, raw = _ocr_request(port, "page.png", page)
+        assert status == 502 and ctype.startswith("application/problem+json"), raw[:200]
+        _wait_for_health(port, old_pid=first)
+    assert "evil" in open(log).read().lower()
+
+
+def test_worker_recycled_after_a_504_exits_cleanly(tmp_path):
+    """After Prism's own 504 the worker is recycled; MuPDF's C++ layer used to assert
+    (s_state_valid) during Python's teardown and the worker died by SIGABRT."""
+    doc = pymupdf.open()
+    for _ in range(3):
+        page = doc.new_page(width=595, height=842)
+        page.insert_image(page.rect, filename=str(SHARED / "data/eval/ocr/tesseract_phototest.png"))
+    env = {"PRISM_PROCESSES": "1", "PRISM_REQUEST_TIMEOUT_S": "0.5"}
+    log = str(tmp_path / "uwsgi.log")
+    with running(env, log_path=log) as base:
+        port = int(base.rsplit(":", 1)[1])
+        first = _wait_for_health(port)
+        status, ctype, _ = _ocr_request(port, "a.pdf", doc.tobytes())
+        assert status == 504 and ctype.startswith("application/problem+json")
+        _wait_for_health(port, old_pid=first)
+    text = open(log).read()
+    assert "Gracefully killing worker" in text
+    assert "killed by signal" not in text and "s_state_valid" not in text
