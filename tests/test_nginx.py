@@ -26,27 +26,14 @@ LIMIT = 2_000_000
 
 
 @pytest.fixture(scope="module")
-def proxy():
+def proxy(tmp_path_factory):
+    """Nginx in front of uWSGI's unix socket, as ``make run`` serves; yields (port, folder
+    holding uwsgi.log)."""
     assert shutil.which("nginx"), "nginx is installed by `make test` (Debian package)"
-    root = tempfile.mkdtemp(prefix="prism-nginx-")
-    os.chmod(root, 0o755)  # www-data workers must reach the socket
-    try:
-        yield from _serve(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _serve(root: str):
-    sock = os.path.join(root, "uwsgi.sock")
-    env = {"PRISM_SOCKET": sock, "PRISM_MAX_UPLOAD_BYTES": str(LIMIT)}
-    with running(env, log_path=os.path.join(root, "uwsgi.log")):
-        port = free_port()
-        proc = start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
-        try:
-            yield port, root
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    root = str(tmp_path_factory.mktemp("nginx"))
+    env = {"PRISM_MAX_UPLOAD_BYTES": str(LIMIT)}
+    with running(env, log_path=os.path.join(root, "uwsgi.log"), front="nginx") as base:
+        yield int(base.rsplit(":", 1)[1]), root
 
 
 def request(port, method, path, body=None, headers=None):
