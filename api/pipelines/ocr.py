@@ -1,11 +1,18 @@
 """Text detection + recognition for English and Korean: preprocess → infer → postprocess.
 
 Detection: PP-OCRv6 DB detector (``ocr-ppocrv6``). Recognition: PP-OCRv6 Chinese/English CTC
-recogniser for Latin text; Tesseract 5 LSTM ``kor+eng`` (``ocr-tesseract-kor``) on the
-perspective-corrected crop of each line that is Korean. With ``lang="auto"`` every line is
-first read by PP-OCR; a line whose result is not confident Latin text (low score, or CJK
-glyphs — PP-OCR has no Hangul and reads it as Chinese look-alikes) is re-read by Tesseract,
-and Tesseract's reading wins when it contains Hangul.
+recogniser for Latin text. Korean lines are read by both Prism's own Korean recogniser
+(``ocr-ko-rec``, PP-OCRv6 tiny fine-tuned on Hangul) and Tesseract 5 LSTM ``kor+eng``
+(``ocr-tesseract-kor``): Tesseract's reading is kept where it is confident (printed
+document lines, which it reads better), ``ocr-ko-rec``'s where it scores higher (scene text:
+signboards, plates, styled words, where Tesseract fails). With
+``lang="auto"`` every line is first read by PP-OCR; a line whose result is not confident Latin
+text (low score, or CJK glyphs — PP-OCR has no Hangul and reads it as Chinese look-alikes) is
+re-read as Korean, and the Korean reading wins when it contains Hangul.
+
+Every line crop is bounded before a recogniser sees it: wider than :data:`MAX_LINE_ASPECT`
+times its height, it is squeezed to that aspect ratio, so no input builds a tensor wider than
+``48 × MAX_LINE_ASPECT`` pixels.
 """
 
 from __future__ import annotations
@@ -29,6 +36,17 @@ AUTO_LATIN_SCORE = 0.85
 RECOGNIZE_CHUNK = 64  # line crops per recognition call; the deadline is checked between calls
 #: Images with no detected text and at most this height are read as one line.
 LINE_FALLBACK_MAX_HEIGHT = 160
+#: Widest line crop (width / height) handed to a recogniser; wider ones are squeezed to it.
+MAX_LINE_ASPECT = 50
+#: Fewest lines for the page-level 0/180° vote: one or two lines are no page, and the
+#: classifier (trained on Chinese) calls single Hangul signboard words upside down.
+MIN_ORIENTATION_VOTES = 3
+#: Tesseract's score (mean word confidence) from which its Korean reading is kept over
+#: ``ocr-ko-rec``'s. Calibrated on the development lines (scripts/eval_ocr.py): Tesseract
+#: read every printed document line exactly at 0.90–0.95, while ``ocr-ko-rec`` scored
+#: 0.81–0.96 there with CER up to 0.25; on scene crops Tesseract scored ≤ 0.84 (wrong or
+#: empty at ≤ 0.72) and ``ocr-ko-rec`` 0.98 exact.
+TESS_TRUSTED = 0.88
 
 
 @dataclass
@@ -84,10 +102,21 @@ def _script(text: str) -> str:
     return "ko" if _HANGUL.search(text) else "en"
 
 
+def bound_line(crop: np.ndarray, max_aspect: float = MAX_LINE_ASPECT) -> np.ndarray:
+    """``crop`` ``(h, w, 3)`` uint8, squeezed horizontally to ``w ≤ max_aspect × h`` when
+    wider (area interpolation); returned unchanged otherwise."""
+    h, w = crop.shape[:2]
+    limit = max(1, int(max_aspect * h))
+    if w <= limit:
+        return crop
+    return cv2.resize(crop, (limit, h), interpolation=cv2.INTER_AREA)
+
+
 class OcrPipeline:
     """English/Korean OCR over one RGB image.
 
-    Args: ``registry`` provides ``ocr-ppocrv6`` and (for Korean) ``ocr-tesseract-kor``.
+    Args: ``registry`` provides ``ocr-ppocrv6`` and (for Korean) ``ocr-ko-rec`` and
+    ``ocr-tesseract-kor``.
     Options per call: ``lang`` ∈ ``auto|en|ko``; ``min_score`` 0–1 drops weaker lines;
     ``det_max_side`` detector input size in pixels.
     Raises :class:`~api.errors.ModelUnavailable` when a needed model is not installed and
@@ -131,20 +160,32 @@ class OcrPipeline:
         return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_REPLICATE)
 
     def _read_korean(self, crops: list[np.ndarray], idx: list[int],
-                     deadline: Deadline) -> dict[int, tuple[str, float]]:
+                     deadline: Deadline) -> dict[int, tuple[str, float, str]]:
+        """Read crops ``idx`` with ``ocr-ko-rec`` (batched) and Tesseract; per line keep
+        Tesseract's reading at a score ≥ :data:`TESS_TRUSTED`, else the higher-scoring one.
+        Returns ``{index: (text, score, engine)}``."""
+        korean = self.registry.get("ocr-ko-rec")
         tess = self.registry.get("ocr-tesseract-kor")
-        out = {}
+        out: dict[int, tuple[str, float, str]] = {}
+        for start in range(0, len(idx), RECOGNIZE_CHUNK):
+            chunk = idx[start:start + RECOGNIZE_CHUNK]
+            for i, (text, score) in zip(chunk, korean.recognize([crops[i] for i in chunk])):
+                out[i] = (text, score, "ocr-ko-rec")
+            deadline.check()
         for i in idx:
             deadline.check()
-            out[i] = tess.recognize(self._tess_input(crops[i]))
+            text, score = tess.recognize(self._tess_input(crops[i]))
+            if text.strip() and (score >= TESS_TRUSTED or score > out[i][1]):
+                out[i] = (text, score, "tesseract")
         return out
 
     def _upside_down(self, crops: list[np.ndarray], timings: Timings) -> bool:
         """Page-level vote of the PP-OCR 0/180 line classifier: the page is upside down only
-        when most lines are confidently 180°. Per-line decisions misfire on quotation marks
-        and on Hangul (the classifier was trained on Chinese), so no single line is flipped.
+        when most lines are confidently 180°, and at least :data:`MIN_ORIENTATION_VOTES` vote.
+        Per-line decisions misfire on quotation marks and on Hangul (the classifier was
+        trained on Chinese), so no single line is flipped.
         """
-        if not crops:
+        if len(crops) < MIN_ORIENTATION_VOTES:
             return False
         with timings.stage("orientation"):
             votes = self.registry.get("ocr-ppocrv6").orientation(
@@ -176,10 +217,10 @@ class OcrPipeline:
         with timings.stage("recognize_ko"):
             korean = self._read_korean(crops, todo, deadline)
         if lang == "ko":
-            return [(*korean[i], "tesseract") for i in range(len(crops))]
-        for i, (text, score) in korean.items():
+            return [korean[i] for i in range(len(crops))]
+        for i, (text, score, engine) in korean.items():
             if _HANGUL.search(text) and (score >= 0.5 or score >= results[i][1]):
-                results[i] = (text, score, "tesseract")
+                results[i] = (text, score, engine)
             elif _HAN.search(results[i][0]):
                 # Chinese is not a language Prism reads: PP-OCR's Han output here is almost
                 # always Hangul it cannot read, so its confidence is halved.
@@ -203,18 +244,18 @@ class OcrPipeline:
             quads = self._detect(image)
         deadline.check()
         with timings.stage("crop"):
-            crops = [crop_quad(image, q) for q in quads]
+            crops = [bound_line(crop_quad(image, q)) for q in quads]
         turned = lang != "ko" and self._upside_down(crops, timings)
         if turned:  # read the page the right way up; coordinates are mapped back below
             image = np.ascontiguousarray(image[::-1, ::-1])
             quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
                               for q in quads])
-            crops = [crop_quad(image, q) for q in quads]
+            crops = [bound_line(crop_quad(image, q)) for q in quads]
         results = self._recognize(crops, lang, timings, deadline) if crops else []
         mean = sum(r[1] for r in results) / len(results) if results else 0.0
         single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
         if h <= LINE_FALLBACK_MAX_HEIGHT and (single_row or mean < AUTO_LATIN_SCORE):
-            whole = self._recognize([image], lang, timings, deadline)[0]
+            whole = self._recognize([bound_line(image)], lang, timings, deadline)[0]
             if whole[0].strip() and whole[1] > mean:
                 quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
                 results = [whole]

