@@ -16,6 +16,8 @@
    request, and the worker's RSS after it.
 3. **Notes** — references the issues ask for: /ocr vs a bare RapidOCR call, /extract per page
    of a 10-page PDF, /cut's detector vs matte, /stamps detection and one crop embedding.
+4. **Korean line recognition** — ``ocr-ko-rec`` against Tesseract ``kor+eng`` per line crop
+   on one thread (the Korean eval crops), with each one's CER.
 
 /generate-text uses a tiny random Kosmos-2 unless the real snapshot is installed
 (``bench/common.py:models_dir``); bench/kosmos.md has the full-size model's figures.
@@ -243,6 +245,33 @@ def notes(runs: int) -> list[str]:
     return out
 
 
+def korean_table(runs: int) -> list[str]:
+    """Section 4 (see the module docstring): ms per crop on one thread and CER, per engine."""
+    import json
+
+    from api.engines import korec, tesseract
+    from api.metrics import cer
+    from api.pipelines.ocr import OcrPipeline
+
+    settings = Settings.from_env()
+    folder = Path(settings.models_dir)
+    ko = korec.KoreanRecognizer(folder / korec.MODEL, folder / korec.CHARSET, 1)
+    tess = tesseract.TesseractLineEngine(folder / "tessdata")
+    truth = json.loads((REPO_ROOT / "tests/data/ocr_truth.json").read_text())
+    rows = ["| crop | size | ocr-ko-rec ms | CER | Tesseract ms | CER |", "|---|---|---:|---:|---:|---:|"]
+    for rel, ref in truth.items():
+        if rel.startswith("_") or ref["lang"] != "ko" or ref["page"]:
+            continue
+        crop = decode_image((SHARED / rel).read_bytes(), settings)
+        ko_ms = statistics.median(timed(lambda: ko.recognize([crop], batch=1), runs))
+        t_in = OcrPipeline._tess_input(crop)
+        t_ms = statistics.median(timed(lambda: tess.recognize(t_in), runs))
+        rows.append(f"| {Path(rel).name} | {crop.shape[1]}×{crop.shape[0]} | {ko_ms:.1f} | "
+                    f"{cer(ko.recognize([crop])[0][0], ref['text']):.3f} | {t_ms:.1f} | "
+                    f"{cer(tess.recognize(t_in)[0], ref['text']):.3f} |")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python bench/bench.py")
     parser.add_argument("--runs", type=int, default=7)
@@ -266,7 +295,9 @@ def main() -> int:
         f"on the same input; throughput over {args.seconds:g} s per client count.", "",
         *table, "",
         "## Cold start (one fresh worker, nothing preloaded)", "", *cold, "",
-        "## Notes", "", *notes(args.runs), ""])
+        "## Notes", "", *notes(args.runs), "",
+        "## Korean line recognition (one thread, whole crop, median of runs)", "",
+        *korean_table(args.runs), ""])
     print(text)
     (REPO_ROOT / "bench" / "results.md").write_text(text)
     return 0
