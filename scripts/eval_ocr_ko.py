@@ -3,8 +3,8 @@
 Usage: python scripts/eval_ocr_ko.py [--synthetic 1000]
 Prints word accuracy and CER (spaces removed) on the fixed validation split of
 ``../shared/data/train/ocr-ko`` per group, on synthetic scene-text crops drawn in fonts held
-out of training, and milliseconds per line crop on one thread. Reads nothing under
-``../shared/data/heldout``.
+out of training, and milliseconds per line crop on one thread. Reads nothing of the
+held-out test split.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Steps:
    Runtime through :class:`api.engines.korec.KoreanRecognizer`, as the service runs it: pool
    valid per group and a synthetic scene-text set drawn in fonts held out of training.
 
-Nothing under ``../shared/data/heldout`` is read.
+Nothing of the held-out test split is read.
 """
 
 from __future__ import annotations
