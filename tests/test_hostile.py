@@ -1,4 +1,4 @@
-"""Hostile input under uWSGI: a corpus of 70 kinds of bad request, every one a short 4xx
+"""Hostile input under uWSGI: a corpus of 75 kinds of bad request, every one a short 4xx
 problem+json without internals, and the same single worker (same pid) then answers real
 requests correctly; requests that are valid but built to exhaust a worker (thin pages, wide
 lines, malformed EXIF) are answered and leave the worker's memory bounded."""
