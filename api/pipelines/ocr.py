@@ -35,7 +35,7 @@ _HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 AUTO_LATIN_SCORE = 0.85
 RECOGNIZE_CHUNK = 64  # line crops per recognition call; the deadline is checked between calls
 #: Images with no detected text and at most this height are read as one line.
-LINE_FALLBACK_MAX_HEIGHT = 160
+LINE_FALLBACK_MAX_HEIGHT = 200
 #: Widest line crop (width / height) handed to a recogniser; wider ones are squeezed to it.
 MAX_LINE_ASPECT = 50
 #: Fewest lines for the page-level 0/180° vote: one or two lines are no page, and the
