@@ -42,11 +42,12 @@ def render(settings: Settings, listen: str, socket: str | list[str],
                 .replace("@READ_TIMEOUT@", f"{nginx_read_timeout_s(settings)}s"))
 
 
-def start_nginx(root: str, site: str, port: int) -> subprocess.Popen:
+def start_nginx(root: str, site: str, port: int, host: str = "127.0.0.1") -> subprocess.Popen:
     """Run Debian's nginx with ``site`` (listening on ``port``), its temp folders, pid and
     logs under ``root``; workers run as www-data when started as root, else as the caller.
-    Returns once 127.0.0.1:``port`` accepts; raises ``RuntimeError`` (with the error log's
-    tail) when it exits or does not listen in 20 s."""
+    Returns once ``host:port`` accepts (a wildcard host is probed on 127.0.0.1); raises
+    ``RuntimeError`` (with the error log's tail) when it exits or does not listen in 20 s."""
+    probe = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host.strip("[]")
     as_root = os.geteuid() == 0
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(root, name), exist_ok=True)
@@ -78,7 +79,7 @@ http {{
             with open(os.path.join(root, "error.log")) as fh:
                 raise RuntimeError(f"nginx exited: {fh.read()[-2000:]}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((probe, port), timeout=1).close()
             return proc
         except OSError:
             time.sleep(0.2)

@@ -178,7 +178,7 @@ def _serve_behind_nginx(settings: Settings, extra: list[str]) -> int:
         with tempfile.TemporaryFile() as log:
             _wait_for_socket(uwsgi, inner.socket, log, 120)
         children.append(start_nginx(root, render(settings, f"{settings.host}:{settings.port}",
-                                                 inner.socket), settings.port))
+                                                 inner.socket), settings.port, settings.host))
         print(f"Prism: Nginx on http://{settings.host}:{settings.port} in front of uWSGI "
               f"({inner.socket}; probes on http://127.0.0.1:{inner.port})", flush=True)
         while all(child.poll() is None for child in children):
