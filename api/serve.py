@@ -111,8 +111,9 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
     argv = uwsgi_command(settings)
     # uWSGI's log goes to a file: an unread pipe fills up and blocks the workers.
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
+    # its own session, so that a worker the master loses while stopping goes with the group
     proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     nginx = None
     base = f"http://127.0.0.1:{port}"
     try:
@@ -148,6 +149,8 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a worker respawned while the master stopped
         log.close()
         if root:
             shutil.rmtree(root, ignore_errors=True)
