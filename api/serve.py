@@ -79,10 +79,55 @@ def _wait_for_socket(proc: subprocess.Popen, path: str, log, timeout_s: float) -
     deadline = time.monotonic() + timeout_s
     while not os.path.exists(path):
         if proc.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise RuntimeError(f"uWSGI did not create {path}:\n"
-                               f"{log.read().decode(errors='replace')[-3000:]}")
+            output = ""
+            if log is not None:
+                log.seek(0)
+                output = log.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"uWSGI did not create {path}:\n{output}")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _processes(settings: Settings, env, log=None, nginx_listen: tuple[str, int] | None = None,
+               extra: list[str] | None = None, timeout_s: float = 60.0):
+    """uWSGI for ``settings`` (its HTTP socket on ``settings.host:port``) and, when
+    ``nginx_listen`` ``(host, port)`` is given, a unix socket with Nginx on that address in
+    front of it. Yields the child processes (uWSGI first) once they are started; stops them
+    all on the way out. uWSGI's output goes to ``log`` (a binary file; None: inherited).
+
+    uWSGI runs in its own session and the group is killed last: a worker the master respawned
+    while stopping (the memory-cap test kills workers on purpose) outlived it otherwise.
+    """
+    from .nginx import render, start_nginx
+
+    root = tempfile.mkdtemp(prefix="prism-") if nginx_listen else None
+    if root:
+        os.chmod(root, 0o755)  # Nginx's www-data workers must reach the socket
+        settings = dataclasses.replace(settings, socket=os.path.join(root, "uwsgi.sock"))
+    uwsgi = subprocess.Popen(uwsgi_command(settings, extra), cwd=REPO_ROOT,
+                             env=worker_environ(env, settings.huge_pages),
+                             stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT if log else None, start_new_session=True)
+    children = [uwsgi]
+    try:
+        if root:
+            _wait_for_socket(uwsgi, settings.socket, log, timeout_s)
+            host, port = nginx_listen
+            children.append(start_nginx(root, render(settings, f"{host}:{port}",
+                                                     settings.socket), port, host))
+        yield children
+    finally:
+        for child in reversed(children):  # Nginx first, so no request reaches a dying uWSGI
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(uwsgi.pid, signal.SIGKILL)
+        if root:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -97,38 +142,20 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
     last output) when it exits or does not answer within ``timeout_s``. Used by tests and
     the benchmark.
     """
-    from .nginx import render, start_nginx
-
     port = free_port()
-    root = tempfile.mkdtemp(prefix="prism-") if front == "nginx" else None
-    env = dict(env or {})
-    if root:
-        os.chmod(root, 0o755)  # Nginx's www-data workers must reach the socket
-        env["PRISM_SOCKET"] = os.path.join(root, "uwsgi.sock")
-    full_env = {**os.environ, **env, "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
+    full_env = {**os.environ, **(env or {}), "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
     settings = Settings.from_env(full_env)
-    full_env = worker_environ(full_env, settings.huge_pages)
-    argv = uwsgi_command(settings)
+    listen = ("127.0.0.1", free_port()) if front == "nginx" else None
+    base = f"http://127.0.0.1:{listen[1] if listen else port}"
     # uWSGI's log goes to a file: an unread pipe fills up and blocks the workers.
-    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
-    # its own session, so that a worker the master loses while stopping goes with the group
-    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    nginx = None
-    base = f"http://127.0.0.1:{port}"
-    try:
-        if root:
-            _wait_for_socket(proc, settings.socket, log, timeout_s)
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            nginx = start_nginx(root, render(settings, f"127.0.0.1:{port}", settings.socket),
-                                port)
-        deadline = time.monotonic() + timeout_s
+    with (open(log_path, "w+b") if log_path else tempfile.TemporaryFile()) as log, \
+            _processes(settings, full_env, log, listen, timeout_s=timeout_s) as children:
+        uwsgi, deadline = children[0], time.monotonic() + timeout_s
         while True:
-            if proc.poll() is not None:
+            if uwsgi.poll() is not None:
                 log.seek(0)
                 output = log.read().decode(errors="replace")[-3000:]
-                raise RuntimeError(f"uWSGI exited with {proc.returncode}:\n{output}")
+                raise RuntimeError(f"uWSGI exited with {uwsgi.returncode}:\n{output}")
             try:
                 with urllib.request.urlopen(base + "/health", timeout=2) as response:
                     if response.status == 200:
@@ -139,62 +166,24 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
                 raise RuntimeError(f"uWSGI did not answer /health within {timeout_s:g} s")
             time.sleep(0.3)
         yield base
-    finally:
-        for child in (nginx, proc):
-            if child is None:
-                continue
-            child.terminate()
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # a worker respawned while the master stopped
-        log.close()
-        if root:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _serve_behind_nginx(settings: Settings, extra: list[str]) -> int:
     """Run uWSGI (unix socket, plus its HTTP socket on a loopback port for probes) and Nginx
-    on ``settings.host:port``; return the exit status of whichever stops first."""
-    from .nginx import render, start_nginx
-
-    root = tempfile.mkdtemp(prefix="prism-run-")
-    os.chmod(root, 0o755)
-    inner = dataclasses.replace(settings, host="127.0.0.1", port=free_port(),
-                                socket=os.path.join(root, "uwsgi.sock"))
-    env = worker_environ(os.environ, settings.huge_pages)
-    uwsgi = subprocess.Popen(uwsgi_command(inner, extra), cwd=REPO_ROOT, env=env,
-                             stdin=subprocess.DEVNULL)
-    children = [uwsgi]
-
+    on ``settings.host:port`` until a signal or either exits; returns the exit status."""
     def stop(*_args) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
+        raise SystemExit(0)  # unwinds through _processes, which stops both
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    try:
-        with tempfile.TemporaryFile() as log:
-            _wait_for_socket(uwsgi, inner.socket, log, 120)
-        children.append(start_nginx(root, render(settings, f"{settings.host}:{settings.port}",
-                                                 inner.socket), settings.port, settings.host))
+    inner = dataclasses.replace(settings, host="127.0.0.1", port=free_port())
+    with _processes(inner, os.environ, None, (settings.host, settings.port), extra,
+                    timeout_s=120) as children:
         print(f"Prism: Nginx on http://{settings.host}:{settings.port} in front of uWSGI "
-              f"({inner.socket}; probes on http://127.0.0.1:{inner.port})", flush=True)
+              f"(probes on http://127.0.0.1:{inner.port})", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-    finally:
-        stop()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        shutil.rmtree(root, ignore_errors=True)
-    return next((c.returncode for c in children if c.returncode), 0)
+        return next((c.returncode for c in children if c.returncode), 0)
 
 
 def main() -> None:
