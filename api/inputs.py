@@ -190,7 +190,7 @@ def decode_image(data: bytes, settings: Settings, budget: Budget | None = None) 
     """Decode image bytes to ``(H, W, 3)`` uint8 RGB (first frame of animations).
 
     Raises 415 for non-image bytes, 413 over ``max_image_mp`` (checked from the header, and
-    per TIFF tile or strip, before any pixel is decoded), 422 when truncated or corrupt or a
+    per TIFF tile, before any pixel is decoded), 422 when truncated or corrupt or a
     side is under ``min_image_side``; ``budget`` (the request's, if given) is charged one
     page and the header's pixels, and raises 413 when spent.
     """

@@ -195,7 +195,9 @@ class OcrPipeline:
 
     def _recognize(self, crops: list[np.ndarray], lang: str, timings: Timings,
                    deadline: Deadline) -> list[tuple[str, float, str]]:
-        """Read RGB line crops; returns ``(text, score, engine)`` per crop (see module doc)."""
+        """Read RGB line crops; returns ``(text, score, engine)`` per crop (see module doc).
+        Every crop is bounded here (:func:`bound_line`), whichever recogniser reads it."""
+        crops = [bound_line(c) for c in crops]
         results: list[tuple[str, float, str]] = []
         if lang != "ko":
             ppocr = self.registry.get("ocr-ppocrv6")
@@ -244,18 +246,18 @@ class OcrPipeline:
             quads = self._detect(image)
         deadline.check()
         with timings.stage("crop"):
-            crops = [bound_line(crop_quad(image, q)) for q in quads]
+            crops = [crop_quad(image, q) for q in quads]
         turned = lang != "ko" and self._upside_down(crops, timings)
         if turned:  # read the page the right way up; coordinates are mapped back below
             image = np.ascontiguousarray(image[::-1, ::-1])
             quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
                               for q in quads])
-            crops = [bound_line(crop_quad(image, q)) for q in quads]
+            crops = [crop_quad(image, q) for q in quads]
         results = self._recognize(crops, lang, timings, deadline) if crops else []
         mean = sum(r[1] for r in results) / len(results) if results else 0.0
         single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
         if h <= LINE_FALLBACK_MAX_HEIGHT and (single_row or mean < AUTO_LATIN_SCORE):
-            whole = self._recognize([bound_line(image)], lang, timings, deadline)[0]
+            whole = self._recognize([image], lang, timings, deadline)[0]
             if whole[0].strip() and whole[1] > mean:
                 quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
                 results = [whole]
