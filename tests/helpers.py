@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import socket
 import struct
 import zlib
 
@@ -122,4 +123,14 @@ def nested_xobject_pdf(depth: int = 9, fanout: int = 10) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in sorted(offsets))
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offsets) + 1,
                                                                                 xref)
+    return out
+
+
+def raw_http(port: int, request: bytes, host: str = "127.0.0.1") -> bytes:
+    """Send ``request`` bytes as they are to ``host:port`` and return all that comes back."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(request)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
     return out

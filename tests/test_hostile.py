@@ -18,7 +18,7 @@ import pytest
 from api.serve import running
 
 from .conftest import shared
-from .helpers import BAD_EXIF, exif_jpeg, png, thin_pdf, tiff_tile_bomb
+from .helpers import BAD_EXIF, exif_jpeg, png, raw_http, thin_pdf, tiff_tile_bomb
 from .test_inputs import huge_png_header
 from .test_uwsgi import _multipart
 
@@ -229,43 +229,18 @@ def test_duplicate_upload_names_get_unique_zip_entries(server):
     import io
     import zipfile
 
-    body, ctype = _multipart_multi([("file", "a.png", PAGE), ("file", "a.png", PAGE)],
-                                   {"mode": "annotated"})
+    body, ctype = _multipart({"mode": "annotated"},
+                             [("file", ("a.png", PAGE)), ("file", ("a.png", PAGE))])
     req = urllib.request.Request(server + "/extract", data=body, headers={"Content-Type": ctype})
     with urllib.request.urlopen(req, timeout=120) as r:
         names = zipfile.ZipFile(io.BytesIO(r.read())).namelist()
     assert sorted(names) == ["a_2_p1.png", "a_p1.png"]
 
 
-def _multipart_multi(files: list[tuple[str, str, bytes]], fields: dict) -> tuple[bytes, str]:
-    import uuid
-
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-             .encode() for k, v in fields.items()]
-    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"; filename="{f}"'
-              f"\r\n\r\n".encode() + data + b"\r\n" for n, f, data in files]
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), \
-        f"multipart/form-data; boundary={boundary}"
-
-
-def _raw(base: str, request: bytes) -> bytes:
-    import socket
-    from urllib.parse import urlsplit
-
-    url = urlsplit(base)
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
-        sock.sendall(request)
-        out = b""
-        while chunk := sock.recv(65536):
-            out += chunk
-    return out
-
-
 def test_request_without_a_path_or_host_does_not_name_the_machine(server):
     import socket
 
-    answer = _raw(server, b"GET  HTTP/1.0\r\n\r\n")
+    answer = raw_http(int(server.rsplit(":", 1)[1]), b"GET  HTTP/1.0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.0 200"), answer[:200]
     assert socket.gethostname().encode() not in answer.split(b"\r\n\r\n")[0]
 
@@ -293,7 +268,7 @@ def test_request_budget_is_checked_before_rendering(server, files, size, limit):
     pid = _get(server + "/health")["pid"]
     before = _rss_mb(pid)
     pdf, fields = _blank_pdf(20, *size), {"dpi": "300"}
-    body, ctype = _multipart_multi([("file", f"d{i}.pdf", pdf) for i in range(files)], fields)
+    body, ctype = _multipart(fields, [("file", (f"d{i}.pdf", pdf)) for i in range(files)])
     req = urllib.request.Request(server + "/extract", data=body, headers={"Content-Type": ctype})
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=120)

@@ -20,6 +20,7 @@ from api.serve import free_port, running
 from api.settings import Settings
 
 from .conftest import SHARED, TRUTH
+from .helpers import raw_http
 from api.metrics import cer
 
 LIMIT = 2_000_000
@@ -239,17 +240,6 @@ def default_service(tmp_path_factory):
         yield int(base.rsplit(":", 1)[1]), log
 
 
-def _raw(port: int, data: bytes) -> bytes:
-    import socket
-
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(data)
-        out = b""
-        while chunk := sock.recv(65536):
-            out += chunk
-    return out
-
-
 @pytest.mark.parametrize("data, status", [
     (b"GET /health FOO\r\n\r\n", 400),                       # a2wsgi IndexError: 0 bytes before
     (b"GET  HTTP/1.0\r\n\r\n", 400),
@@ -261,7 +251,7 @@ def _raw(port: int, data: bytes) -> bytes:
 ])
 def test_malformed_requests_get_a_status_line_and_problem_json(default_service, data, status):
     port, _ = default_service
-    head, _, body = _raw(port, data).partition(b"\r\n\r\n")
+    head, _, body = raw_http(port, data).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 %d" % status), head[:80]
     assert b"content-type: application/problem+json" in head.lower()
     assert json.loads(body)["status"] == status

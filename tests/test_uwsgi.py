@@ -22,13 +22,15 @@ from api.worker import HUGE_PAGES_TUNABLE, trim_due, worker_environ
 from .conftest import TRUTH, shared
 
 
-def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+def _multipart(fields: dict, files: dict | list) -> tuple[bytes, str]:
+    """A multipart body; ``files`` maps part name → (filename, bytes), or is a list of
+    (name, (filename, bytes)) pairs when a name repeats."""
     boundary = uuid.uuid4().hex
     parts = []
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
                      f"{value}\r\n".encode())
-    for name, (filename, data) in files.items():
+    for name, (filename, data) in (files.items() if isinstance(files, dict) else files):
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                      f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
                      .encode() + data + b"\r\n")
