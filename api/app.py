@@ -17,6 +17,7 @@ from . import __version__
 from .engines import ALL_SPECS
 from .errors import bad_body_handler, http_handler, problem_handler, unexpected_handler
 from .logs import configure_logging
+from .forms import EmptyAsDefaultURIParser
 from .middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestLogMiddleware
 from .registry import Registry
 from .settings import REPO_ROOT, Settings
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     registry = registry or Registry(ALL_SPECS, settings)
 
     app = connexion.FlaskApp(__name__, specification_dir=str(REPO_ROOT))
-    app.add_api("openapi.yaml", swagger_ui_options=None, validate_responses=False)
+    app.add_api("openapi.yaml", swagger_ui_options=None, validate_responses=False,
+                uri_parser_class=EmptyAsDefaultURIParser)
     app.add_error_handler(ProblemException, problem_handler)
     app.add_error_handler(StarletteHTTPException, http_handler)
     app.add_error_handler(UnicodeDecodeError, bad_body_handler)

@@ -39,7 +39,8 @@ def deadline() -> Deadline:
 
 def options(body: dict | None) -> dict:
     """Options from the JSON body or the multipart form (Connexion has validated and typed
-    them); the image fields themselves are removed. Raises 400 for a NaN or ±Infinity
+    them); the image fields themselves are removed (an empty optional form field is absent:
+    :mod:`api.forms`). Raises 400 for a NaN or ±Infinity
     number (JSON ``NaN`` or a form's ``nan``): range checks let them through, and NaN is not
     JSON, so it must never reach an answer."""
     if not isinstance(body, dict):
