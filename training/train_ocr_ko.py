@@ -36,7 +36,6 @@ import random
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ from torch import nn
 from api import modelfiles
 from api.engines import korec
 from api.metrics import cer
-from training import text_lines
+from training import onnx_torch, text_lines
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "training" / "ocr_ko.json"
@@ -59,32 +58,15 @@ OUT = REPO_ROOT / "models" / "ocr-ko"
 GROUPS = ("syllable", "generated plate", "plate", "line")
 
 
-def _torchvision_stand_in() -> None:
-    """onnx2torch imports torchvision for its NMS and RoIAlign converters only; the registry's
-    torchvision wheel cannot load beside the CPU torch, and a recogniser uses neither op."""
-    if "torchvision" in sys.modules:
-        return
-    tv, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
-
-    def missing(*_a, **_k):
-        raise RuntimeError("torchvision ops are not available in Prism's training environment")
-
-    ops.nms = ops.batched_nms = ops.roi_align = missing
-    tv.ops = ops
-    sys.modules.update({"torchvision": tv, "torchvision.ops": ops})
-
-
 class Recognizer(nn.Module):
     """PP-OCRv6 tiny as ``torch.fx`` with a new classifier. ``forward`` maps ``[B, 3, 48, W]``
     (−1…1, BGR) to logits ``[B, W/8, 1 + len(charset)]``; probabilities when ``export``."""
 
     def __init__(self, onnx_path: Path, old_dict: Path, chars: tuple[str, ...]):
         super().__init__()
-        _torchvision_stand_in()
         import onnx
-        from onnx2torch import convert
 
-        graph = convert(onnx.load(str(onnx_path)))
+        graph = onnx_torch.convert(onnx.load(str(onnx_path)))
         # the graph ends ... → MatMul(W) → Add(b) → Identity → Softmax; train on the logits
         nodes = list(graph.graph.nodes)
         softmax = next(n for n in reversed(nodes) if n.op == "call_module"
@@ -94,11 +76,6 @@ class Recognizer(nn.Module):
         graph.graph.erase_node(softmax)
         graph.recompile()
         init = graph.initializers
-        # onnx2torch keeps MatMul weights as buffers: make every float weight trainable
-        for name, buf in list(init.named_buffers(recurse=False)):
-            if buf.is_floating_point() and buf.numel() >= 16:
-                delattr(init, name)
-                init.register_parameter(name, nn.Parameter(buf.clone()))
         params = dict(init.named_parameters(recurse=False))
         w_name = next(n for n, p in params.items() if p.dim() == 2 and p.shape[1] == 6906)
         b_name = next(n for n, p in params.items() if p.dim() == 1 and p.shape[0] == 6906)

@@ -32,14 +32,26 @@ COCO_CLASSES = (
     "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush")
 
 
-def _grids(size: int) -> tuple[np.ndarray, np.ndarray]:
-    grids, strides = [], []
+def grids(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """YOLOX anchor points of a ``size``² input: ``grid`` float32 ``(A, 2)`` cell (x, y) and
+    ``stride`` float32 ``(A, 1)`` pixels, strides 8, 16, 32 in the model's output order
+    (A = 3549 for 416)."""
+    cells, strides = [], []
     for stride in (8, 16, 32):
         n = size // stride
         ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        grids.append(np.stack([xs.ravel(), ys.ravel()], 1))
+        cells.append(np.stack([xs.ravel(), ys.ravel()], 1))
         strides.append(np.full((n * n, 1), stride))
-    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+    return np.concatenate(cells).astype(np.float32), np.concatenate(strides).astype(np.float32)
+
+
+def decode_boxes(out: np.ndarray, grid: np.ndarray, stride: np.ndarray,
+                 scale: float) -> np.ndarray:
+    """YOLOX box regression ``out[:, :4]`` ``(A, ≥4)`` → xyxy pixels of the original image:
+    ``xy = (p + grid) · s``, ``wh = exp(p) · s``, divided by the letterbox ``scale``."""
+    xy = (out[:, :2] + grid) * stride
+    wh = np.exp(np.clip(out[:, 2:4], -10, 10)) * stride
+    return np.concatenate([xy - wh / 2, xy + wh / 2], 1) / scale
 
 
 class YoloxEngine:
@@ -48,7 +60,7 @@ class YoloxEngine:
     def __init__(self, path: Path, threads: int):
         self.session = cpu_session(path, threads)
         self._lock = threading.Lock()
-        self._grid, self._stride = _grids(INPUT)
+        self._grid, self._stride = grids(INPUT)
 
     def __call__(self, image: np.ndarray, min_score: float = 0.3, iou: float = 0.45,
                  class_ids: list[int] | None = None):
@@ -64,9 +76,7 @@ class YoloxEngine:
         x = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
         with self._lock:
             out = self.session.run(None, {"images": x})[0][0]
-        xy = (out[:, :2] + self._grid) * self._stride
-        wh = np.exp(out[:, 2:4]) * self._stride
-        boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1) / scale
+        boxes = decode_boxes(out, self._grid, self._stride, scale)
         h, w = image.shape[:2]
         clip_boxes(boxes, w, h)
         scores = out[:, 4:5] * out[:, 5:]
