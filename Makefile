@@ -52,14 +52,16 @@ load: install
 eval: install
 	$(BIN)/python scripts/eval_ocr.py
 	$(BIN)/python scripts/eval_ocr_ko.py
+	$(BIN)/python scripts/eval_stamps.py
 	$(BIN)/python scripts/eval_stamp_embed.py
 	$(BIN)/python scripts/eval_stamp_verify.py
 
-# Retrains the stamp detector from training/stamps.json (about an hour on 2 cores) and
-# rewrites models/stamps/stamp_det.onnx + its card; update the manifest sha256 afterwards
-# with `python -m api.modelfiles list` / verify.
-train-stamps: deps
-	$(BIN)/python -u -m training.train_stamps
+# Fine-tunes YOLOX-Nano (COCO) into the stamp detector from training/stamps.json on the real
+# stamp pool in ../shared/data/train/stamps plus synthetic pages (about 100 min on 2 cores;
+# DEVICE=cuda on a GPU) and rewrites models/stamps/stamp_det.onnx, its card and its
+# manifest entry.
+train-stamps: deps models
+	$(BIN)/python -u -m training.train_stamps $(if $(DEVICE),--device $(DEVICE))
 
 # Fine-tunes PP-OCRv6 tiny into the Korean recogniser from training/ocr_ko.json (about
 # 40-80 min on 2 cores; --device cuda on a GPU) and rewrites models/ocr-ko/ (ONNX, charset,

@@ -3,7 +3,7 @@
     python -m api ocr FILES... [--lang auto|en|ko] [--min-score 0.5] [--pages 1-3] [--dpi 200]
     python -m api extract FILES... [--classes figure,table] [--min-score 0.5]
     python -m api cut FILES... --objects dog,person [--white-bg] [--crop]
-    python -m api stamps FILES... [--min-score 0.35] [--pages 1-3] [--dpi 200]
+    python -m api stamps FILES... [--min-score S] [--mask] [--pages 1-3] [--dpi 200]
     python -m api caption FILES... [--prompt ...] [--max-new-tokens 64]
     python -m api models list|fetch|verify
 
@@ -81,8 +81,9 @@ def _run_one(command: str, path: Path, args, settings, registry, out: Path | Non
     elif command == "stamps":
         from .pipelines.stamps import StampsPipeline
 
-        result = StampsPipeline(registry)(doc.pages, min_score=args.min_score)
-        record.update(result.as_dict())
+        kwargs = {} if args.min_score is None else {"min_score": args.min_score}
+        result = StampsPipeline(registry)(doc.pages, **kwargs)
+        record.update(result.as_dict(with_mask=args.mask))
         if out:
             for i, stamp in enumerate(result.stamps, 1):
                 page = next(p for p in doc.pages if p.page == stamp.page)
@@ -110,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     extract.add_argument("--classes", default="")
     extract.add_argument("--min-score", type=float, default=0.5)
     stamps = sub.add_parser("stamps", parents=[common], help="stamps/seals and their similarity")
-    stamps.add_argument("--min-score", type=float, default=0.35)
+    stamps.add_argument("--min-score", type=float, default=None,
+                        help="default: the stamp detector card's threshold")
+    stamps.add_argument("--mask", action="store_true", help="add each stamp's ink mask")
     for p in (ocr, extract, stamps):
         p.add_argument("--pages")
         p.add_argument("--dpi", type=int)

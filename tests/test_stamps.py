@@ -25,6 +25,7 @@ TRUTH = json.loads((REPO_ROOT / "tests/data/stamps_truth.json").read_text())["pa
 STAVER = [f"eval/stamps/staver_image_{i}.png" for i in (1, 2, 3, 5, 6)]
 NO_STAMP = "eval/stamps/mullevik_bg_papercon_ZDF_12_30053.jpg"
 FULL_DOC = "seeds/stamp2vec/tests/test_data/test_full_doc.jpeg"
+FAKTURA = "eval/stamps/mullevik_stamps_faktura-237279.jpg"
 CROPPED = "seeds/stamp2vec/tests/test_data/test_cropped_stamp.png"
 
 
@@ -43,19 +44,58 @@ def _file(rel: str):
     return {"file": (path.name, path.read_bytes())}
 
 
-def test_detector_recall_and_precision_on_real_scans(pipeline, pages):
-    """Real scans the detector never trained on (hand-labelled boxes in
-    tests/data/stamps_truth.json), IoU ≥ 0.5, as /stamps finds them (detector + seal text
-    check). Measured: recall 9/11, precision 9/10 (9/11 without the check); the issue's
-    target is 0.9 for both, recall not reached yet. This guards the measured level."""
-    from training.train_stamps import evaluate
+def _found(pipeline, pages, min_score=stampdet.MIN_SCORE, **kwargs):
+    from training.train_stamps import score_sets
 
-    found = evaluate(pipeline.find, [(pages[rel], np.array(truth, np.float32).reshape(-1, 4))
-                                     for rel, truth in TRUTH.items()], 0.35)
-    tp, fp, fn = found["tp"], found["fp"], found["fn"]
-    assert tp + fn == 11
-    assert tp / (tp + fn) >= 0.8, (tp, fp, fn)
-    assert tp / max(1, tp + fp) >= 0.9, (tp, fp, fn)
+    def predict(image, threshold):
+        boxes, scores, _ = pipeline.find(image, threshold, **kwargs)
+        return boxes, scores
+
+    truth = [(pages[rel], np.array(t, np.float32).reshape(-1, 4)) for rel, t in TRUTH.items()]
+    return score_sets(predict, truth, (min_score,))[min_score]
+
+
+def test_detector_recall_and_precision_on_real_scans(pipeline, pages):
+    """Real scans the detector never trained on (tight hand boxes in
+    tests/data/stamps_truth.json: 11 stamps on 10 pages), IoU ≥ 0.5, as /stamps finds them
+    by default (YOLOX detector + ink refinement). Measured: 8 of 11 found, no false box
+    (recall 0.73, precision 1.0). The issue's target is 0.95 for both; the three black or
+    grey stamps are missed (the COIMEX text stamp scores 0.21, the registry form stamp is
+    not boxed, ATLANTIS scores 0.09). This guards the measured level."""
+    found = _found(pipeline, pages)
+    assert found["stamps"] == 11
+    assert found["tp"] >= 8 and found["fp"] == 0, found
+
+
+def test_valid_split_of_the_real_pool_matches_the_card(pipeline):
+    """The pool's valid split (real pages the detector never trained on; its checkpoint and
+    threshold were chosen there): the shipped ONNX model, run as the service runs it, gives
+    exactly the card's recall and precision per source (detector boxes, IoU ≥ 0.5 against
+    the pool's labels)."""
+    from training.train_stamps import _load_rgb, pool, score_sets
+
+    card = json.loads((REPO_ROOT / "models/stamps/stamp_det.json").read_text())
+    rows = pool("valid")
+    assert len(rows) == 308
+    for source in sorted({r["source"] for r in rows}):
+        pages = [(_load_rgb(r["file"]), r["boxes"]) for r in rows if r["source"] == source]
+        found = score_sets(lambda im, t: pipeline.detect(im, t), pages,
+                           (stampdet.MIN_SCORE,))[stampdet.MIN_SCORE]
+        assert found == card["valid"][source], source
+
+
+def test_every_box_holds_the_whole_stamp(client):
+    """StaVer's round seals and the faktura page's ZAPLATENÉ stamp: through /stamps, each
+    hand box is matched by a returned box with IoU ≥ 0.85 that contains it (no ring pixel
+    outside; 4 px slack for the 10 px grid the boxes were read on). The detector misses the
+    page's black ATLANTIS stamp (see above); test_inkmask checks its refinement from a box."""
+    from .test_inkmask import WHOLE, _contains
+
+    for rel, index in WHOLE[:-1]:
+        truth = TRUTH[rel][index]
+        boxes = [s["box"] for s in client.post("/stamps", files=_file(rel)).json()["stamps"]]
+        best = max(boxes, key=lambda b: box_iou(b, truth))
+        assert box_iou(best, truth) >= 0.85 and _contains(best, truth), (rel, best, truth)
 
 
 def test_stamp2vec_full_doc_stamp_is_found_first(client):
@@ -69,14 +109,75 @@ def test_stamp2vec_full_doc_stamp_is_found_first(client):
 
 
 def test_stamp2vec_full_doc_has_exactly_one_stamp(client):
-    """Stamp2vec's own test expects one stamp. The detector also boxes a signature (0.52);
-    the seal text check drops it, and ``verify_text=false`` shows it again."""
+    """Stamp2vec's own test expects one stamp; the signature beside it is not boxed, with or
+    without the seal text check (which runs when asked: ``verify_text=true``)."""
     body = client.post("/stamps", files=_file(FULL_DOC)).json()
-    assert len(body["stamps"]) == 1
-    assert box_iou(body["stamps"][0]["box"], TRUTH[FULL_DOC][0]) >= 0.5
-    unchecked = client.post("/stamps", files=_file(FULL_DOC), data={"verify_text": "false"}).json()
-    assert len(unchecked["stamps"]) == 2
-    assert "verify" in client.post("/stamps", files=_file(FULL_DOC)).json()["timings_ms"]
+    assert len(body["stamps"]) == 1 and "verify" not in body["timings_ms"]
+    assert "refine" in body["timings_ms"]
+    checked = client.post("/stamps", files=_file(FULL_DOC), data={"verify_text": "true"}).json()
+    assert len(checked["stamps"]) == 1 and "verify" in checked["timings_ms"]
+
+
+def test_refine_false_returns_the_detectors_boxes(client, pipeline, pages):
+    raw = client.post("/stamps", files=_file(STAVER[1]), data={"refine": "false"}).json()
+    boxes, _ = pipeline.detect(pages[STAVER[1]], stampdet.MIN_SCORE)
+    assert [s["box"] for s in raw["stamps"]] == [[round(float(v), 1) for v in b] for b in boxes]
+    assert "refine" not in raw["timings_ms"]
+
+
+def test_mask_option_gives_each_stamps_ink(client):
+    r = client.post("/stamps", files=_file(STAVER[2]), data={"mask": "true"})
+    assert r.status_code == 200, r.text
+    stamp = r.json()["stamps"][0]
+    mask = np.asarray(Image.open(io.BytesIO(base64.b64decode(stamp["mask"]))))
+    x1, y1, x2, y2 = stamp["box"]
+    assert abs(mask.shape[1] - (x2 - x1)) <= 1 and abs(mask.shape[0] - (y2 - y1)) <= 1
+    assert 0.1 < (mask == 255).mean() < 0.6
+    assert "mask" not in client.post("/stamps", files=_file(STAVER[2])).json()["stamps"][0]
+
+
+def test_removed_mode_returns_the_page_without_stamp_ink(client):
+    r = client.post("/stamps", files=_file(FAKTURA), data={"mode": "removed"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    clean = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB")).astype(int)
+    page = rgb(shared(f"data/{FAKTURA}")).astype(int)
+    assert clean.shape == page.shape
+    x1, y1, x2, y2 = TRUTH[FAKTURA][0]  # ZAPLATENÉ, pink
+    pink = lambda a: (a[..., 0] - a[..., 1] > 60).sum()  # noqa: E731
+    assert pink(page[y1:y2, x1:x2]) > 5000 and pink(clean[y1:y2, x1:x2]) < 100
+    assert np.array_equal(clean[:1500], page[:1500])  # the invoice above the stamps is kept
+
+
+def test_text_under_a_stamp_is_read_after_removal(client, pages):
+    """A blue seal stamped across a printed line hides it from /ocr; with ``mode=removed``
+    first, /ocr reads the line."""
+    import cv2
+    from PIL import ImageDraw, ImageFont
+
+    from api import inkmask
+
+    seal = inkmask.refine(pages[STAVER[1]], TRUTH[STAVER[1]][0])
+    x1, y1, x2, y2 = inkmask.pixel_box(seal.box)
+    ink = pages[STAVER[1]][y1:y2, x1:x2].astype(np.float32) / 255
+    canvas = Image.new("RGB", (900, 400), "white")
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 44)
+    ImageDraw.Draw(canvas).text((40, 170), "INVOICE 2024-117 PAID", fill="black", font=font)
+    page = np.asarray(canvas).astype(np.float32) / 255
+    h, w = ink.shape[:2]
+    region = page[80:80 + h, 330:330 + w]
+    alpha = seal.mask[..., None]
+    page[80:80 + h, 330:330 + w] = np.where(alpha, region * ink, region)  # multiply, as ink does
+    stamped = (page * 255).astype(np.uint8)
+    data = png_bytes(Image.fromarray(stamped))
+
+    def text(png):
+        body = client.post("/ocr", files={"file": ("p.png", png)}, data={"lang": "en"}).json()
+        return " ".join(line["text"] for line in body["pages"][0]["lines"])
+
+    cleaned = client.post("/stamps", files={"file": ("p.png", data)}, data={"mode": "removed"})
+    assert cleaned.status_code == 200
+    assert "INVOICE 2024-117 PAID" in text(cleaned.content)
+    assert cv2.absdiff(stamped, np.asarray(Image.open(io.BytesIO(cleaned.content)).convert("RGB"))).max() > 0
 
 
 def test_seal_text_check_keeps_real_stamps_and_drops_signatures(registry):
@@ -108,18 +209,26 @@ def test_page_without_stamps_is_200_with_empty_list(client):
 
 
 def test_embeddings_and_similarity_matrix(client):
-    """Two stamps on one invoice: unit embeddings, symmetric matrix with 1 on the diagonal."""
-    r = client.post("/stamps", files=_file("eval/stamps/mullevik_stamps_faktura-237279.jpg"),
-                    data={"embeddings": "true", "min_score": "0.4"})
+    """Two different stamps in one PDF (a StaVer seal, the faktura's ZAPLATENÉ): unit
+    embeddings, a symmetric matrix with 1 on the diagonal, the two below the match line."""
+    doc = pymupdf.open()
+    for rel in (STAVER[0], FAKTURA):
+        scan = Image.open(shared(f"data/{rel}")).convert("RGB").resize((1240, 1754))
+        buf = io.BytesIO()
+        scan.save(buf, "JPEG", quality=90)
+        page = doc.new_page(width=595, height=842)
+        page.insert_image(page.rect, stream=buf.getvalue())
+    r = client.post("/stamps", files={"file": ("two.pdf", doc.tobytes())},
+                    data={"embeddings": "true", "dpi": "150"})
     body = r.json()
-    assert len(body["stamps"]) == 2
+    assert [s["page"] for s in body["stamps"]] == [1, 2], body["stamps"]
     emb = np.array([s["embedding"] for s in body["stamps"]])
     assert emb.shape == (2, 1280)
     assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)
     sim = np.array(body["similarity"])
     assert np.allclose(sim, sim.T) and np.allclose(np.diag(sim), 1.0, atol=1e-3)
     assert sim[0, 1] == pytest.approx(float(emb[0] @ emb[1]), abs=1e-3)
-    assert sim[0, 1] < MATCH_THRESHOLD  # the red "paid" stamp and the company stamp differ
+    assert sim[0, 1] < MATCH_THRESHOLD  # the blue seal and the red "paid" stamp differ
 
 
 def test_same_stamp_on_five_scans_is_closer_than_different_stamps(pipeline, pages):
@@ -215,18 +324,6 @@ def test_embeddings_retrieve_stamp2vec_identities():
     result = retrieval(engine.embed(images), ids)
     assert result["queries"] == 15
     assert result["precision_at_1"] >= 0.6 and result["map_at_5"] >= 0.65
-
-
-def test_decode_keeps_peaks_and_suppresses_overlaps():
-    """Decoder on a hand-made map: two separate peaks → two boxes at the encoded places."""
-    maps = np.zeros((5, 64, 64), np.float32)
-    maps[1:3] = np.log(40 / 8)  # 40 px boxes
-    for y, x, s in ((10, 10, 0.9), (40, 50, 0.6), (11, 10, 0.5)):
-        maps[0, y, x] = s
-    boxes, scores = stampdet.decode(maps, scale=0.5, width=1024, height=1024, min_score=0.3)
-    assert scores.tolist() == pytest.approx([0.9, 0.6])
-    assert boxes[0].tolist() == pytest.approx([120, 120, 200, 200])  # (10·8 ± 20) / 0.5
-    assert boxes[1].tolist() == pytest.approx([760, 600, 840, 680])
 
 
 def test_text_check_stops_at_the_deadline(pipeline, pages):

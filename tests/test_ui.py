@@ -81,24 +81,36 @@ def test_cut_tab_shows_cutout_over_checkerboard(page):
     page.screenshot(path=str(ARTIFACTS / "ui_cut.png"), full_page=True)
 
 
-def test_stamps_tab_numbers_boxes_and_shows_similarity(page):
-    run(page, "stamps", SHARED / "data/eval/stamps/mullevik_stamps_faktura-237279.jpg",
-        {"fieldset[data-for=stamps] input[name=min_score]": "0.4"})
-    assert page.locator("#overlay rect").count() == 2
-    assert page.locator("#overlay text").all_text_contents() == ["1", "2"]
-    assert page.locator("#heat td").count() == 4
+def test_stamps_tab_numbers_boxes_and_shows_similarity(page, tmp_path):
+    """Two scans side by side at 150 dpi: the StaVer seal and the faktura's ZAPLATENÉ and
+    ATLANTIS stamps give three numbered boxes and a 3 × 3 similarity table."""
+    from PIL import Image
+
+    scans = [Image.open(SHARED / f"data/eval/stamps/{n}").convert("RGB").resize((1240, 1754))
+             for n in ("staver_image_2.png", "mullevik_stamps_faktura-237279.jpg")]
+    both = Image.new("RGB", (2480, 1754), "white")
+    both.paste(scans[0], (0, 0))
+    both.paste(scans[1], (1240, 0))
+    path = tmp_path / "two_scans.jpg"
+    both.save(path, quality=90)
+    run(page, "stamps", path)
+    assert page.locator("#overlay rect").count() == 3
+    assert page.locator("#overlay text").all_text_contents() == ["1", "2", "3"]
+    assert page.locator("#heat td").count() == 9
     page.screenshot(path=str(ARTIFACTS / "ui_stamps.png"), full_page=True)
 
 
-def test_stamps_text_check_box_turns_the_check_off(page):
-    """Checked by default (one stamp on Stamp2vec's page); unchecked sends verify_text=false
-    and the signature the detector also boxes comes back."""
+def test_stamps_text_check_box_turns_the_check_on(page):
+    """Off by default; checked, the request carries verify_text=true. Stamp2vec's page has
+    one stamp either way."""
     doc = SHARED / "data/seeds/stamp2vec/tests/test_data/test_full_doc.jpeg"
     run(page, "stamps", doc)
     assert page.locator("#overlay rect").count() == 1
-    page.uncheck("fieldset[data-for=stamps] input[name=verify_text]")
-    run(page, "stamps", doc)
-    assert page.locator("#overlay rect").count() == 2
+    page.check("fieldset[data-for=stamps] input[name=verify_text]")
+    with page.expect_response(lambda r: r.url.endswith("/stamps")) as answer:
+        run(page, "stamps", doc)
+    assert "verify" in answer.value.json()["timings_ms"]  # the text check ran
+    assert page.locator("#overlay rect").count() == 1
 
 
 def test_unavailable_endpoints_are_marked_not_broken(page):

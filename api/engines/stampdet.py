@@ -1,15 +1,18 @@
-"""Stamp detection: Prism's own small CenterNet-style detector, trained on synthetic pages.
+"""Stamp detection: YOLOX-Nano fine-tuned on real stamped pages (one class, ``stamp``).
 
 Model: ``stamps/stamp_det.onnx``, trained by ``training/train_stamps.py`` (``make
-train-stamps``) on pages from ``training/synth.py``; its card (config, seed, measured
-accuracy) is ``models/stamps/stamp_det.json`` beside it. Design: a plain conv-BN-ReLU
-backbone to stride 32, a top-down FPN fused at stride 8, and a CenterNet head (Zhou et al.,
-"Objects as Points", 2019): per stride-8 cell a centre heat map (sigmoid), log box size and
-sub-cell offset. Input ``image`` float32 ``[1, 3, S, S]``: the page letterboxed (longer
-side S, padded right/bottom with white), RGB scaled to 0–1; S is read from the model
-(:data:`INPUT_SIZE` = 512 for the shipped one). Output ``maps`` float32 ``[1, 5, S/8, S/8]``:
-channel 0 centre score 0–1, 1–2 ``log(w / 8)``, ``log(h / 8)``, 3–4 the centre offset
-within the cell (cells).
+train-stamps``) from Megvii's COCO YOLOX-Nano weights (``cut/yolox_nano.onnx``, Apache-2.0;
+Ge et al., "YOLOX: Exceeding YOLO Series in 2021") on the real train split of the stamp
+pool (``../shared/data/train/stamps``) plus synthetic pages from ``training/synth.py``. Its
+card (config, seed, valid-split and real-scan recall/precision) is
+``models/stamps/stamp_det.json`` beside it.
+
+Input ``images`` float32 ``[1, 3, S, S]``: the page letterboxed (longer side S, padded
+right/bottom with 114), **BGR 0–255** as the COCO weights were trained; S is read from the
+model (:data:`INPUT_SIZE` = 512 for the shipped one). Output ``output`` float32
+``[1, A, 6]`` over strides 8/16/32 (A = 5376 for 512): box regression ``(x, y, w, h)``
+decoded as in :func:`api.engines.yolox.decode_boxes`, objectness 0–1 and the stamp class
+probability 0–1; score = objectness × class probability.
 """
 
 from __future__ import annotations
@@ -17,79 +20,85 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..registry import ModelSpec
 from ..vision import clip_boxes, letterbox, nms
 from .onnx import cpu_session
+from .yolox import decode_boxes, grids
 
 MODEL = "stamps/stamp_det.onnx"
 INPUT_SIZE = 512  # pixels: the shipped model's letterbox side (others are read from the model)
-STRIDE = 8
-PAD_VALUE = 255
+PAD_VALUE = 114  # YOLOX's letterbox grey
 MIN_SIDE = 4  # pixels: boxes thinner than this after clipping are dropped
+NMS_IOU = 0.45
+MAX_DET = 50
+#: Default score threshold: the best-F1 threshold on the valid split, from the model card
+#: ``models/stamps/stamp_det.json`` (``min_score``).
+MIN_SCORE = 0.3
 
 
 def preprocess(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, float]:
-    """``(H, W, 3)`` uint8 RGB → (``[1, 3, size, size]`` float32 0–1 tensor, scale).
+    """``(H, W, 3)`` uint8 RGB → (``[1, 3, size, size]`` float32 BGR 0–255 tensor, scale).
 
-    Pages shrink with area averaging, as the training pages did (bilinear aliases the thin
-    strokes of a 300 dpi scan reduced 7×).
-
-    ``scale`` is network pixels per image pixel (letterbox; divide network boxes by it).
+    Pages shrink with area averaging (bilinear aliases the thin strokes of a 300 dpi scan
+    reduced 7×). ``scale`` is network pixels per image pixel (divide network boxes by it).
     """
-    canvas, scale = letterbox(image, size, PAD_VALUE, area=True)
-    x = canvas.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
+    canvas, scale = letterbox(image[:, :, ::-1], size, PAD_VALUE, area=True)
+    x = canvas.astype(np.float32).transpose(2, 0, 1)[None]
     return np.ascontiguousarray(x), scale
 
 
-def decode(maps: np.ndarray, scale: float, width: int, height: int, min_score: float,
-           iou: float = 0.4, max_det: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Turn one ``[5, S/8, S/8]`` output into boxes.
+def decode(out: np.ndarray, scale: float, width: int, height: int, min_score: float,
+           iou: float = NMS_IOU, max_det: int = MAX_DET) -> tuple[np.ndarray, np.ndarray]:
+    """Turn one ``[A, 6]`` output of an ``S``² input (A = (S/8)² + (S/16)² + (S/32)²) into
+    boxes: score = objectness × class ≥ ``min_score``, clipped to the ``width`` × ``height``
+    image, boxes under :data:`MIN_SIDE` pixels dropped, then NMS at ``iou``. Returns
+    ``boxes`` float32 ``(N, 4)`` xyxy pixels and ``scores`` float32 ``(N,)`` 0–1, best first.
 
-    Peaks are cells whose score is the maximum of their 3×3 neighbourhood and ≥
-    ``min_score``; boxes under :data:`MIN_SIDE` pixels once clipped are dropped; overlapping peaks are then suppressed with NMS at ``iou``. Returns
-    ``boxes`` float32 ``(N, 4)`` xyxy pixels of the original image (``width`` × ``height``)
-    and ``scores`` float32 ``(N,)`` 0–1, best first.
+    Raises ``ValueError`` when ``A`` fits no square input.
     """
-    heat = np.ascontiguousarray(maps[0], np.float32)
-    hmax = cv2.dilate(heat, np.ones((3, 3), np.uint8))  # 3×3 max filter (CenterNet's max-pool)
-    ys, xs = np.nonzero((heat >= hmax) & (heat >= min_score))
-    if len(ys) == 0:
+    size = _side(len(out))
+    grid, stride = grids(size)
+    scores = out[:, 4] * out[:, 5]
+    keep = scores >= min_score
+    if not keep.any():
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
-    scores = heat[ys, xs]
-    order = np.argsort(-scores)[:max_det * 4]
-    ys, xs, scores = ys[order], xs[order], scores[order]
-    w = np.exp(np.clip(maps[1, ys, xs], -4, 6)) * STRIDE
-    h = np.exp(np.clip(maps[2, ys, xs], -4, 6)) * STRIDE
-    cx = (xs + maps[3, ys, xs]) * STRIDE
-    cy = (ys + maps[4, ys, xs]) * STRIDE
-    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1) / scale
+    boxes = decode_boxes(out[keep], grid[keep], stride[keep], scale)
+    scores = scores[keep]
     clip_boxes(boxes, width, height)
     sized = ((boxes[:, 2] - boxes[:, 0]) >= MIN_SIDE) & ((boxes[:, 3] - boxes[:, 1]) >= MIN_SIDE)
-    boxes, scores = boxes[sized], scores[sized]
-    keep = nms(boxes.astype(np.float32), scores.astype(np.float32), iou)[:max_det]
-    return boxes[keep].astype(np.float32), scores[keep].astype(np.float32)
+    boxes, scores = boxes[sized].astype(np.float32), scores[sized].astype(np.float32)
+    order = nms(boxes, scores, iou)[:max_det]
+    return boxes[order], scores[order]
+
+
+def _side(anchors: int) -> int:
+    """Input side S of a YOLOX output with ``anchors`` rows (S a multiple of 32)."""
+    cells = round((anchors / (1 + 1 / 4 + 1 / 16)) ** 0.5)
+    if cells * cells * 21 != anchors * 16 or cells % 4:
+        raise ValueError(f"{anchors} anchors do not come from a square YOLOX input")
+    return cells * 8
 
 
 class StampDetector:
     """ONNX Runtime wrapper of the stamp detector. Args: ``path`` model; ``threads`` ORT
     intra-op threads. One lock serialises ``run`` on the shared session. ``input_size`` is
-    the model's letterbox side in pixels, read from its ``image`` input."""
+    the model's letterbox side in pixels, read from its ``images`` input."""
 
     def __init__(self, path: Path | bytes, threads: int):
         self.session = cpu_session(path, threads)
         self._lock = threading.Lock()
+        self._input = self.session.get_inputs()[0].name
         side = self.session.get_inputs()[0].shape[-1]
         self.input_size = side if isinstance(side, int) else INPUT_SIZE
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
-        """``[1, 3, S, S]`` float32 → ``[5, S/8, S/8]`` float32 maps."""
+        """``[1, 3, S, S]`` float32 → ``[A, 6]`` float32 (see the module docstring)."""
         with self._lock:
-            return self.session.run(["maps"], {"image": tensor})[0][0]
+            return self.session.run(None, {self._input: tensor})[0][0]
 
-    def __call__(self, image: np.ndarray, min_score: float = 0.35):
+    def __call__(self, image: np.ndarray, min_score: float = MIN_SCORE):
         """Detect stamps in an RGB ``(H, W, 3)`` uint8 page; see :func:`decode`."""
         tensor, scale = preprocess(image, self.input_size)
         return decode(self.infer(tensor), scale, image.shape[1], image.shape[0], min_score)
@@ -98,13 +107,14 @@ class StampDetector:
 SPEC = ModelSpec(
     name="stamp-det",
     task="stamps",
-    summary="Prism's stamp/seal detector (CenterNet-style, trained on synthetic pages)",
+    summary="Prism's stamp/seal detector (YOLOX-Nano fine-tuned on real stamped pages)",
     files=(MODEL,),
-    licence="AGPL-3.0 (trained by this project)",
-    source="training/train_stamps.py on training/synth.py pages; committed in models/stamps/",
+    licence="Apache-2.0 weights base (Megvii YOLOX-Nano); fine-tuned by this project on "
+            "CC BY 4.0 and MIT data (../shared/data/train/SOURCES.md)",
+    source="training/train_stamps.py from cut/yolox_nano.onnx; committed in models/stamps/",
     factory=lambda paths, settings: StampDetector(paths[MODEL], settings.intra_op_threads),
     labels=("stamp",),
     input_size="512×512, page letterboxed",
-    memory_mb=20,
-    accuracy="see models/stamps/stamp_det.json (recall/precision on real scans)",
+    memory_mb=30,
+    accuracy="see models/stamps/stamp_det.json (recall/precision on the valid split and real scans)",
 )

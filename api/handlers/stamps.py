@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import flask
 
+from ..engines.stampdet import MIN_SCORE
 from ..inputs import load_document
-from ..pipelines.stamps import MATCH_THRESHOLD, StampsPipeline
+from ..pipelines.stamps import MATCH_THRESHOLD, VERIFY_TEXT, StampsPipeline, remove_stamps
 from ..vision import draw_boxes, encode_png
 from .common import (deadline, json_response, options, read_documents, read_sources,
                      request_timings, state)
-
-DEFAULT_MIN_SCORE = 0.35
 
 
 def _pages(body, opts):
@@ -19,23 +18,30 @@ def _pages(body, opts):
 
 
 def stamps(body=None, **_form):
-    """Detect stamps, optionally with embeddings, and their cosine similarity matrix."""
+    """Detect stamps, optionally with embeddings, ink masks and their cosine similarity
+    matrix; or the first page annotated, or with the stamps' ink removed."""
     opts = options(body)
     timer, limit = request_timings(), deadline()
     with timer.stage("decode"):
         pages = _pages(body, opts)
     _, registry = state()
-    annotated = opts.get("mode") == "annotated"
+    mode = opts.get("mode", "json")
+    image_mode = mode in ("annotated", "removed")
     result = StampsPipeline(registry)(
-        pages[:1] if annotated else pages, min_score=float(opts.get("min_score", DEFAULT_MIN_SCORE)),
-        embed=not annotated, verify=bool(opts.get("verify_text", True)), timings=timer,
+        pages[:1] if image_mode else pages, min_score=float(opts.get("min_score", MIN_SCORE)),
+        embed=not image_mode, verify=bool(opts.get("verify_text", VERIFY_TEXT)),
+        refine=bool(opts.get("refine", True)) or mode == "removed", timings=timer,
         deadline=limit)
-    if annotated:
+    if mode == "annotated":
         # Stamp2vec's /image-w-boxes: the (first) page with numbered boxes
         labels = [f"{i + 1}: {s.score:.2f}" for i, s in enumerate(result.stamps)]
         image = draw_boxes(pages[0].image, [s.box for s in result.stamps], labels)
         return flask.Response(encode_png(image), mimetype="image/png")
-    return json_response({**result.as_dict(bool(opts.get("embeddings"))),
+    if mode == "removed":
+        with timer.stage("remove"):
+            image = remove_stamps(pages[0].image, result.stamps)
+        return flask.Response(encode_png(image), mimetype="image/png")
+    return json_response({**result.as_dict(bool(opts.get("embeddings")), bool(opts.get("mask"))),
                           "timings_ms": timer.as_dict()})
 
 
@@ -71,8 +77,8 @@ def compare(body=None, **_form):
     _, registry = state()
     threshold = float(opts.get("threshold", MATCH_THRESHOLD))
     result, sims = StampsPipeline(registry).compare(
-        pages, reference, min_score=float(opts.get("min_score", DEFAULT_MIN_SCORE)),
-        verify=bool(opts.get("verify_text", True)), timings=timer, deadline=limit)
+        pages, reference, min_score=float(opts.get("min_score", MIN_SCORE)),
+        verify=bool(opts.get("verify_text", VERIFY_TEXT)), timings=timer, deadline=limit)
     stamps = [{**s.as_dict(), "similarity": round(float(v), 4)}
               for s, v in zip(result.stamps, sims)]
     best = int(sims.argmax()) if len(sims) else None

@@ -1,7 +1,8 @@
 """Stamps: detect ink stamps/seals on pages, embed each crop, compare by cosine similarity.
 
-Stages (timed): ``detect`` (letterbox → :mod:`api.engines.stampdet` → peak decode + NMS),
-``verify`` (each box's crop → :mod:`api.engines.sealtext`; boxes without text are dropped),
+Stages (timed): ``detect`` (letterbox → :mod:`api.engines.stampdet` → YOLOX decode + NMS),
+``refine`` (each box → :func:`api.inkmask.refine`: the stamp's whole impression and its ink
+mask), ``verify`` (each box's crop → :mod:`api.engines.sealtext`; boxes without text are dropped),
 ``embed`` (crops → :mod:`api.engines.stampembed`, 1280-d unit vectors) and ``compare``
 (dot products). No Flask here.
 """
@@ -12,16 +13,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import inkmask
 from ..engines import sealtext, stampdet, stampembed
 from ..inputs import Page
 from ..registry import Registry
-from ..vision import crop_box
+from ..vision import crop_box, nms
 from .base import Deadline, Timings
 
 #: Cosine similarity above which two crops are reported as the same stamp (``match``).
 #: Measured on the hand-labelled eval crops: one physical stamp on StaVer's five scans gives
 #: 0.85–0.96, different stamps of the eval set at most 0.70; see README "Stamps".
 MATCH_THRESHOLD = 0.8
+#: Whether the seal text check runs by default (``verify_text``); see :meth:`StampsPipeline.verify`.
+VERIFY_TEXT = False
 #: Margin around a box, as a fraction of its longer side, for the text check: ring text
 #: runs to the box edge.
 VERIFY_MARGIN = 0.1
@@ -30,17 +34,22 @@ VERIFY_MARGIN = 0.1
 @dataclass
 class Stamp:
     """One detected stamp: ``page`` 1-based, ``box`` xyxy pixels of that page, ``score`` 0–1,
-    ``embedding`` float32 ``(1280,)`` unit vector (``None`` when not computed)."""
+    ``ink`` its impression (:class:`api.inkmask.Ink`, ``None`` when not refined or too faint
+    to tell), ``embedding`` float32 ``(1280,)`` unit vector (``None`` when not computed)."""
 
     page: int
     box: list[float]
     score: float
+    ink: inkmask.Ink | None = None
     embedding: np.ndarray | None = None
 
-    def as_dict(self, with_embedding: bool = False) -> dict:
-        """JSON form; the embedding is rounded to 6 decimals when included."""
+    def as_dict(self, with_embedding: bool = False, with_mask: bool = False) -> dict:
+        """JSON form; the embedding is rounded to 6 decimals when included; ``mask`` is the
+        ink mask as a base64 PNG of the box's size (``null`` when there is none)."""
         out = {"page": self.page, "box": [round(float(v), 1) for v in self.box],
                "score": round(float(self.score), 4)}
+        if with_mask:
+            out["mask"] = self.ink.mask_png() if self.ink is not None else None
         if with_embedding and self.embedding is not None:
             out["embedding"] = [round(float(v), 6) for v in self.embedding]
         return out
@@ -55,10 +64,10 @@ class StampsResult:
     similarity: np.ndarray
     pages: list[tuple[int, int, int]] = field(default_factory=list)
 
-    def as_dict(self, with_embedding: bool = False) -> dict:
+    def as_dict(self, with_embedding: bool = False, with_mask: bool = False) -> dict:
         """JSON form: ``stamps``, ``similarity`` (rounded to 4 decimals) and ``pages``."""
         return {
-            "stamps": [s.as_dict(with_embedding) for s in self.stamps],
+            "stamps": [s.as_dict(with_embedding, with_mask) for s in self.stamps],
             "similarity": [[round(float(v), 4) for v in row] for row in self.similarity],
             "pages": [{"page": p, "width": w, "height": h} for p, w, h in self.pages],
         }
@@ -101,27 +110,55 @@ class StampsPipeline:
             keep[i] = checker.text_regions(crop_box(image, box.tolist(), pad)) > 0
         return keep
 
-    def find(self, image: np.ndarray, min_score: float, verify: bool = True,
-             timings: Timings | None = None, deadline: Deadline | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`detect`, then :meth:`verify` when ``verify``: the stamps of an RGB page as
-        boxes ``(N, 4)`` xyxy pixels and scores ``(N,)``, best first."""
+    @staticmethod
+    def refine(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
+               deadline: Deadline | None = None
+               ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
+        """Each detected box → the stamp's whole impression (:func:`api.inkmask.refine`);
+        a box too faint to tell stays as detected, with ink ``None``. Refined boxes that now
+        cover the same stamp are merged by NMS. Returns boxes ``(M, 4)``, scores ``(M,)``
+        and inks, best first."""
+        deadline = deadline or Deadline()
+        inks: list[inkmask.Ink | None] = []
+        refined = boxes.copy()
+        for i, box in enumerate(boxes):
+            deadline.check()
+            ink = inkmask.refine(image, box)
+            inks.append(ink)
+            if ink is not None:
+                refined[i] = ink.box
+        keep = nms(refined.astype(np.float32), scores.astype(np.float32), stampdet.NMS_IOU)
+        return refined[keep], scores[keep], [inks[i] for i in keep]
+
+    def find(self, image: np.ndarray, min_score: float, verify: bool = VERIFY_TEXT,
+             refine: bool = True, timings: Timings | None = None,
+             deadline: Deadline | None = None
+             ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
+        """:meth:`detect`, :meth:`refine` when ``refine``, then :meth:`verify` when
+        ``verify``: the stamps of an RGB page as boxes ``(N, 4)`` xyxy pixels, scores
+        ``(N,)`` and their inks (all ``None`` without ``refine``), best first."""
         timings = timings or Timings()
         with timings.stage("detect"):
             boxes, scores = self.detect(image, min_score)
+        inks: list[inkmask.Ink | None] = [None] * len(boxes)
+        if refine and len(boxes):
+            with timings.stage("refine"):
+                boxes, scores, inks = self.refine(image, boxes, scores, deadline)
         if verify and len(boxes):
             with timings.stage("verify"):
                 keep = self.verify(image, boxes, deadline)
             boxes, scores = boxes[keep], scores[keep]
-        return boxes, scores
+            inks = [ink for ink, k in zip(inks, keep) if k]
+        return boxes, scores, inks
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         """RGB crops → ``(N, 1280)`` float32 unit embeddings (see :mod:`api.engines.stampembed`)."""
         embedder: stampembed.StampEmbedder = self.registry.get("stamp-embed")
         return embedder.embed(crops)
 
-    def __call__(self, pages: list[Page], min_score: float = 0.35, embed: bool = True,
-                 verify: bool = True, timings: Timings | None = None,
+    def __call__(self, pages: list[Page], min_score: float = stampdet.MIN_SCORE,
+                 embed: bool = True, verify: bool = VERIFY_TEXT, refine: bool = True,
+                 timings: Timings | None = None,
                  deadline: Deadline | None = None) -> StampsResult:
         """Find the stamps of every page (:meth:`find`), then embed all crops in one batch
         when ``embed``."""
@@ -132,10 +169,11 @@ class StampsPipeline:
         sizes = []
         for page in pages:
             deadline.check()
-            boxes, scores = self.find(page.image, min_score, verify, timings, deadline)
+            boxes, scores, inks = self.find(page.image, min_score, verify, refine, timings,
+                                            deadline)
             sizes.append((page.page, page.image.shape[1], page.image.shape[0]))
-            for box, score in zip(boxes, scores):
-                stamps.append(Stamp(page.page, box.tolist(), float(score)))
+            for box, score, ink in zip(boxes, scores, inks):
+                stamps.append(Stamp(page.page, box.tolist(), float(score), ink))
                 crops.append(crop_box(page.image, box.tolist()))
         similarity = np.zeros((0, 0), np.float32)
         if embed and stamps:
@@ -148,8 +186,9 @@ class StampsPipeline:
                 similarity = cosine_matrix(vectors)
         return StampsResult(stamps, similarity, sizes)
 
-    def compare(self, pages: list[Page], reference: np.ndarray, min_score: float = 0.35,
-                verify: bool = True, timings: Timings | None = None,
+    def compare(self, pages: list[Page], reference: np.ndarray,
+                min_score: float = stampdet.MIN_SCORE, verify: bool = VERIFY_TEXT,
+                timings: Timings | None = None,
                 deadline: Deadline | None = None) -> tuple[StampsResult, np.ndarray]:
         """Detect and embed the stamps of ``pages`` and score each against a reference stamp
         crop (RGB). Returns the result and ``(N,)`` float32 cosine similarities to it."""
@@ -163,3 +202,9 @@ class StampsPipeline:
                 return result, np.zeros(0, np.float32)
             vectors = np.stack([s.embedding for s in result.stamps])
             return result, np.clip(vectors @ ref, -1.0, 1.0).astype(np.float32)
+
+
+def remove_stamps(image: np.ndarray, stamps: list[Stamp]) -> np.ndarray:
+    """The RGB page with the ink of ``stamps`` (those with an ``ink``) replaced by paper
+    colour (:func:`api.inkmask.remove`): seal removal before OCR. ``(H, W, 3)`` uint8."""
+    return inkmask.remove(image, [s.ink for s in stamps if s.ink is not None])

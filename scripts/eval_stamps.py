@@ -1,0 +1,93 @@
+"""How well /stamps finds stamps, as the service runs it (detector + whole-stamp refinement).
+
+Printed as JSON:
+
+1. ``real_scans``: recall and precision at IoU ≥ 0.5 on the tight hand boxes of
+   ``tests/data/stamps_truth.json`` (11 stamps on 10 pages), and per stamp the best IoU and
+   whether the returned box holds the whole hand box (4 px slack).
+2. ``valid``: recall and precision per source on the valid split of the stamp pool
+   (``../shared/data/train/stamps``; the detector never trained on it, its checkpoint and
+   threshold were chosen on it).
+3. ``stamp_free``: detections on development pages that carry no stamp (the document pages
+   of ``../shared/data/eval/extract`` and ``../shared/data/eval/ocr``): every box is false.
+
+``python scripts/eval_stamps.py [--min-score S] [--verify]`` (about a minute on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.engines import ALL_SPECS  # noqa: E402
+from api.engines.stampdet import MIN_SCORE  # noqa: E402
+from api.inputs import load_document  # noqa: E402
+from api.pipelines.stamps import StampsPipeline  # noqa: E402
+from api.registry import Registry  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from api.vision import box_iou  # noqa: E402
+from training.train_stamps import SHARED_DATA, _load_rgb, pool, real_pages, score_sets  # noqa: E402
+
+SLACK = 4  # pixels, as tests/test_inkmask.py
+STAMP_FREE = [*sorted((SHARED_DATA / "eval/extract").glob("*.jpg")),
+              *sorted((SHARED_DATA / "eval/extract").glob("*.png")),
+              *(SHARED_DATA / "eval/ocr" / n for n in (
+                  "tesseract_unlv_8087_054.3B.png", "tesseract_phototest.png", "easyocr_english.png",
+                  "tesseract_kor_lines_page.png", "pororo_test_image_1.jpg", "rapidocr_en.jpg"))]
+
+
+def _contains(outer, inner) -> bool:
+    return all(outer[i] <= inner[i] + SLACK for i in (0, 1)) and all(
+        outer[i] >= inner[i] - SLACK for i in (2, 3))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python scripts/eval_stamps.py")
+    parser.add_argument("--min-score", type=float, default=MIN_SCORE)
+    parser.add_argument("--verify", action="store_true", help="with the seal text check")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    pipeline = StampsPipeline(Registry(ALL_SPECS, settings))
+    t = args.min_score
+
+    def predict(image, threshold):
+        return pipeline.find(image, threshold, verify=args.verify)[:2]
+
+    real = real_pages()
+    scans = score_sets(predict, [(im, truth) for _, im, truth in real], (t,))[t]
+    whole = []
+    for rel, image, truth in real:
+        boxes = predict(image, t)[0].tolist()
+        for box in truth.tolist():
+            best = max(boxes, key=lambda b: box_iou(b, box), default=None)
+            iou = box_iou(best, box) if best else 0.0
+            whole.append({"page": rel.rsplit("/", 1)[-1], "truth": box, "iou": round(iou, 3),
+                          "whole": bool(best and iou >= 0.5 and _contains(best, box))})
+    scans["stamps_whole"] = whole
+    valid: dict[str, list] = {}
+    for row in pool("valid"):
+        valid.setdefault(row["source"], []).append((_load_rgb(row["file"]), row["boxes"]))
+    per_source = {src: score_sets(predict, pages, (t,))[t] for src, pages in sorted(valid.items())}
+    if valid:
+        per_source["all"] = score_sets(predict, [p for v in valid.values() for p in v], (t,))[t]
+    free = {}
+    for path in STAMP_FREE:
+        if path.is_file():
+            doc = load_document(path.read_bytes(), path.name, settings, allow_pdf=False)
+            free[path.name] = int(len(predict(doc.pages[0].image, t)[0]))
+    result = {"min_score": t, "verify_text": args.verify, "real_scans": scans,
+              "valid": per_source,
+              "stamp_free": {"pages": len(free), "false_boxes": sum(free.values()),
+                             "per_page": free}}
+    print(json.dumps(result, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
