@@ -65,13 +65,18 @@ def test_models_verify():
 
 
 def test_stamps_writes_crops(tmp_path):
-    page = SHARED / "data/eval/stamps/mullevik_stamps_faktura-237279.jpg"
-    result = run("stamps", str(page), "--out", str(tmp_path), "--min-score", "0.4")
+    """Two pages (the faktura's ZAPLATENÉ, a StaVer seal) at the detector's default
+    threshold: one record each, a crop per stamp at its box's size, masks with --mask."""
+    pages = [SHARED / "data/eval/stamps/mullevik_stamps_faktura-237279.jpg",
+             SHARED / "data/eval/stamps/staver_image_2.png"]
+    result = run("stamps", *map(str, pages), "--out", str(tmp_path), "--mask")
     assert result.returncode == 0, result.stderr
-    record = json.loads((tmp_path / f"{page.stem}.json").read_text())
-    assert len(record["stamps"]) == 2 and len(record["similarity"]) == 2
+    records = [json.loads((tmp_path / f"{p.stem}.json").read_text()) for p in pages]
+    assert [len(r["stamps"]) for r in records] == [1, 1]
+    assert all(s["mask"] for r in records for s in r["stamps"])
     crops = sorted(tmp_path.glob("*_stamp_*.png"))
     assert len(crops) == 2
+    record = records[0]
     x1, y1, x2, y2 = record["stamps"][0]["box"]
     w, h = Image.open(crops[0]).size
     assert abs(w - (x2 - x1)) <= 2 and abs(h - (y2 - y1)) <= 2

@@ -129,7 +129,7 @@ def test_simota_assigns_anchors_inside_each_box_and_the_loss_falls():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0]
 
 
