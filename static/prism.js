@@ -153,7 +153,8 @@ async function show(data) {
     const page = data.pages[0];
     if (page.dpi === null) await loadImage(imageSource()); else $("view").removeAttribute("src");
     drawBoxes(page.width, page.height, page.lines.map((l) => ({ box: l.box, label: "" })));
-    $("text").textContent = data.pages.map((p) => p.text).join("\n\n");
+    const texts = data.pages.map((p) => (data.pages.length > 1 ? `— page ${p.page} —\n` : "") + p.text);
+    $("text").textContent = data.pages.some((p) => p.lines.length) ? texts.join("\n\n") : "No text found.";
     return;
   }
   if (tab === "extract") {

@@ -161,3 +161,27 @@ def test_swagger_try_it_out_with_only_files_works(browser, base, path, files):
     page.wait_for_selector(".live-responses-table")
     page.screenshot(path=str(ARTIFACTS / f"ui_swagger_{path.strip('/').replace('/', '_')}.png"))
     page.close()
+
+
+def test_page_loads_without_errors_or_missing_files(browser, base):
+    """Nothing the page asks for is missing (the favicon was a 404) and no console error."""
+    context = browser.new_context()
+    page = context.new_page()
+    failed, errors = [], []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(base + "/")
+    page.wait_for_selector("#tabs button[data-tab=generate-text].unavailable")
+    page.wait_for_load_state("networkidle")
+    assert failed == [] and errors == []
+    assert page.evaluate("document.querySelector('link[rel=icon]').href").endswith("favicon.svg")
+    context.close()
+
+
+def test_ocr_of_a_blank_image_says_no_text_found(page, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (400, 300), "white").save(blank)
+    run(page, "ocr", blank)
+    assert page.inner_text("#text") == "No text found."
