@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .vision import box_iou
+
 #: Fraction of the box's longer side searched around it for the rest of a coloured
 #: impression, and for a dark one (black ink: print nearby is the same colour).
 GROW = 0.25
@@ -91,13 +93,6 @@ def pixel_box(box) -> tuple[int, int, int, int]:
     """xyxy float box → integer ``(x1, y1, x2, y2)`` rounded outwards (x2, y2 exclusive)."""
     return (int(np.floor(box[0])), int(np.floor(box[1])), int(np.ceil(box[2])),
             int(np.ceil(box[3])))
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return float(ix * iy / union) if union > 0 else 0.0
 
 
 def _hue_peak(angles: np.ndarray) -> float:
@@ -171,7 +166,7 @@ def refine(image: np.ndarray, box) -> Ink | None:
                         (xs.max() + 1) / f + wx1, (ys.max() + 1) / f + wy1], np.float32)
     refined[[0, 2]] = refined[[0, 2]].clip(0, w)
     refined[[1, 3]] = refined[[1, 3]].clip(0, h)
-    if _iou(refined, (x1, y1, x2, y2)) < MIN_AGREEMENT:
+    if box_iou(refined.tolist(), [x1, y1, x2, y2]) < MIN_AGREEMENT:
         return None
     px1, py1, px2, py2 = pixel_box(refined)
     if f < 1.0:

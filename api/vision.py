@@ -148,6 +148,12 @@ def box_iou(a: list[float], b: list[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def box_contains(outer: list[float], inner: list[float], slack: float = 0.0) -> bool:
+    """Whether xyxy box ``outer`` holds ``inner`` whole, each side allowed ``slack`` pixels."""
+    return (outer[0] <= inner[0] + slack and outer[1] <= inner[1] + slack
+            and outer[2] >= inner[2] - slack and outer[3] >= inner[3] - slack)
+
+
 def crop_box(image: np.ndarray, box: list[float], pad: int = 0) -> np.ndarray:
     """Crop ``image`` to an xyxy ``box`` (pixels) grown by ``pad``, clipped to the image."""
     h, w = image.shape[:2]

@@ -30,7 +30,7 @@ from api.inputs import load_document  # noqa: E402
 from api.pipelines.stamps import StampsPipeline  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from api.vision import box_iou  # noqa: E402
+from api.vision import box_contains, box_iou  # noqa: E402
 from training.train_stamps import SHARED_DATA, _load_rgb, pool, real_pages, score_sets  # noqa: E402
 
 SLACK = 4  # pixels, as tests/test_inkmask.py
@@ -39,11 +39,6 @@ STAMP_FREE = [*sorted((SHARED_DATA / "eval/extract").glob("*.jpg")),
               *(SHARED_DATA / "eval/ocr" / n for n in (
                   "tesseract_unlv_8087_054.3B.png", "tesseract_phototest.png", "easyocr_english.png",
                   "tesseract_kor_lines_page.png", "pororo_test_image_1.jpg", "rapidocr_en.jpg"))]
-
-
-def _contains(outer, inner) -> bool:
-    return all(outer[i] <= inner[i] + SLACK for i in (0, 1)) and all(
-        outer[i] >= inner[i] - SLACK for i in (2, 3))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -67,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
             best = max(boxes, key=lambda b: box_iou(b, box), default=None)
             iou = box_iou(best, box) if best else 0.0
             whole.append({"page": rel.rsplit("/", 1)[-1], "truth": box, "iou": round(iou, 3),
-                          "whole": bool(best and iou >= 0.5 and _contains(best, box))})
+                          "whole": bool(best and iou >= 0.5 and box_contains(best, box, SLACK))})
     scans["stamps_whole"] = whole
     valid: dict[str, list] = {}
     for row in pool("valid"):

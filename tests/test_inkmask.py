@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from api import inkmask
-from api.vision import box_iou
+from api.vision import box_contains, box_iou
 
 from .conftest import REPO_ROOT, rgb, shared
 
@@ -30,11 +30,6 @@ SLACK = 4
 @pytest.fixture(scope="module")
 def pages():
     return {rel: rgb(shared(f"data/{rel}")) for rel in {r for r, _ in WHOLE}}
-
-
-def _contains(outer, inner, slack=SLACK) -> bool:
-    return (outer[0] <= inner[0] + slack and outer[1] <= inner[1] + slack
-            and outer[2] >= inner[2] - slack and outer[3] >= inner[3] - slack)
 
 
 def _cut(box, frac=0.12):
@@ -56,7 +51,7 @@ def test_a_box_that_cuts_the_stamp_grows_to_the_whole_impression(pages, rel, ind
         assert ink is not None
         box = ink.box.tolist()
         assert box_iou(box, truth) >= 0.9, (start, box)
-        assert _contains(box, truth), (start, box)
+        assert box_contains(box, truth, SLACK), (start, box)
 
 
 def test_coloured_and_black_stamps_are_told_apart(pages):

@@ -18,6 +18,7 @@ probability 0–1; score = objectness × class probability.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,7 @@ def decode(out: np.ndarray, scale: float, width: int, height: int, min_score: fl
     Raises ``ValueError`` when ``A`` fits no square input.
     """
     size = _side(len(out))
-    grid, stride = grids(size)
+    grid, stride = _grids(size)
     scores = out[:, 4] * out[:, 5]
     keep = scores >= min_score
     if not keep.any():
@@ -71,6 +72,14 @@ def decode(out: np.ndarray, scale: float, width: int, height: int, min_score: fl
     boxes, scores = boxes[sized].astype(np.float32), scores[sized].astype(np.float32)
     order = nms(boxes, scores, iou)[:max_det]
     return boxes[order], scores[order]
+
+
+@lru_cache(maxsize=4)
+def _grids(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`api.engines.yolox.grids`, built once per input size (read-only arrays)."""
+    grid, stride = grids(size)
+    grid.flags.writeable = stride.flags.writeable = False
+    return grid, stride
 
 
 def _side(anchors: int) -> int:
