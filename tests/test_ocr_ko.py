@@ -61,6 +61,64 @@ def test_preprocess_bounds_width_and_keeps_aspect():
     assert batch[1, :, :, 192:].max() == 0 and batch.min() >= -1 and batch.max() <= 1
 
 
+def _pool_valid(predicate) -> list[dict]:
+    from training.train_ocr_ko import pool
+
+    config = json.loads((REPO_ROOT / "training/ocr_ko.json").read_text())
+    return [r for r in pool("valid", config["valid_percent"]) if predicate(r)]
+
+
+def test_two_row_plates_are_split_between_their_rows_and_single_rows_are_not():
+    plates = _pool_valid(lambda r: r["group"] == "generated plate")
+    two_row = [r for r in plates if rgb(r["file"]).shape[:2] == (170, 336)]
+    one_row = [r for r in plates if rgb(r["file"]).shape[:2] != (170, 336)]
+    assert len(two_row) >= 20 and len(one_row) >= 20
+    for row in two_row:
+        top, bottom = korec.split_rows(rgb(row["file"]))
+        assert 0.3 * 170 <= top.shape[0] <= 0.7 * 170 and top.shape[0] + bottom.shape[0] == 170
+        line = korec.as_line(rgb(row["file"]))
+        assert line.shape[0] == bottom.shape[0] and line.shape[1] > 336
+    singles = one_row + _pool_valid(lambda r: r["group"] in ("syllable", "plate", "line"))
+    assert not [r["file"] for r in singles if korec.split_rows(rgb(r["file"])) is not None]
+    for rel in DOCUMENT_LINES + SCENE + list(SCENE_HARD):
+        assert korec.split_rows(rgb(shared(rel))) is None, rel
+
+
+def test_two_row_plates_are_read_in_reading_order(registry):
+    engine = registry.get("ocr-ko-rec")
+    rows = [r for r in _pool_valid(lambda r: r["group"] == "generated plate")
+            if rgb(r["file"]).shape[:2] == (170, 336)]
+    read = engine.recognize([rgb(r["file"]) for r in rows])
+    right = sum(text.replace(" ", "") == r["text"] for (text, _), r in zip(read, rows))
+    assert right >= 0.9 * len(rows), [(t, r["text"]) for (t, _), r in zip(read, rows)][:5]
+
+
+def test_two_row_plates_through_the_endpoint(client):
+    rows = [r for r in _pool_valid(lambda r: r["group"] == "generated plate")
+            if rgb(r["file"]).shape[:2] == (170, 336)
+            and r["file"].rsplit("_", 1)[1][0] in "ABCDEFGHIJKLMNOP"][:4]  # region on top
+    assert len(rows) == 4
+    for row in rows:
+        body = {"file": ("plate.jpg", open(row["file"], "rb").read())}
+        ko = client.post("/ocr", files=body, data={"lang": "ko"}).json()["pages"][0]
+        assert "".join(ko["text"].split()) == row["text"], ko["text"]
+        auto = client.post("/ocr", files=body, data={"lang": "auto"}).json()["pages"][0]
+        # PP-OCR reads a row's digits only ("80" for 서울80) at 0.99; where the Korean
+        # reader's reading is that plus Hangul, it replaces it (not where PP-OCR misreads a
+        # syllable as a sign: "+7960" for 수7960)
+        korean = [line["text"] for line in auto["lines"] if line["engine"] == "ocr-ko-rec"]
+        assert korean and all("".join(t.split()) in row["text"] for t in korean), auto
+
+
+def test_hangul_skipped_by_ppocr_is_told_from_symbols_read_as_hangul():
+    from api.pipelines.ocr import _skipped_hangul
+
+    assert _skipped_hangul("02", "서울02") and _skipped_hangul("7471", "허 7471")
+    assert not _skipped_hangul("4.5 ± 0.4", "45소04")  # ± read as 소 by ocr-ko-rec
+    assert not _skipped_hangul("P(Bn) = 0.", "P(B,)드0.")
+    assert not _skipped_hangul("SEOUL", "SEOUL")  # nothing added
+
+
 def test_committed_model_is_verified_and_matches_its_card(registry):
     card = json.loads((MODEL_DIR / "ocr_ko_rec.json").read_text())
     assert (MODEL_DIR / "ocr_ko_rec.onnx").stat().st_size == card["bytes"] <= 20 * 2 ** 20

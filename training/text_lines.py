@@ -271,16 +271,17 @@ def _augment(style: str):
 
 def degrade(rng: random.Random, image: np.ndarray, style: str) -> np.ndarray:
     """Random resolution (text ~14–64 px high) and the albumentations pipeline, seeded from
-    ``rng`` (albumentations draws from NumPy's and Python's global generators)."""
-    np.random.seed(rng.randrange(2 ** 32))
-    random.seed(rng.randrange(2 ** 32))
+    ``rng`` (albumentations 2 draws from the pipeline's own generators, not the global ones,
+    so the pipeline is re-seeded for every crop)."""
+    pipeline = _augment(style)
+    pipeline.set_random_seed(rng.randrange(2 ** 32))
     h = image.shape[0]
     target = rng.uniform(18, 64) if style == "scene" else rng.uniform(20, 64)
     if target < h:
         scale = target / h
         image = cv2.resize(image, (max(4, int(image.shape[1] * scale)), max(4, int(h * scale))),
                            interpolation=cv2.INTER_AREA)
-    return _augment(style)(image=image)["image"]
+    return pipeline(image=image)["image"]
 
 
 def sample(seed: int, fonts: list[str]) -> Line:

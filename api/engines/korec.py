@@ -12,6 +12,12 @@ ratio (width capped at ``max_width``), channel order flipped to BGR (what PP-OCR
 on), normalised to −1…1 and right-padded with 0 to the widest crop of the batch.
 Output: ``(text, score)`` per crop from greedy CTC decoding; ``score`` is the mean of the
 per-character maximum probabilities (0–1), as PaddleOCR computes it.
+
+Two-row crops (Korean commercial and older licence plates: region and class on top, serial
+below) cannot be read by a left-to-right CTC line model as they are. :func:`split_rows` finds
+such a layout from the ink's row profile and :func:`stitch_rows` lays the two rows side by
+side; :func:`read_with_rows` reads both forms and keeps the more confident reading, and the
+training recipe trains on the stitched form.
 """
 
 from __future__ import annotations
@@ -32,6 +38,17 @@ HEIGHT = 48
 #: Widest input (pixels at 48 px high) one crop may become; longer lines are squeezed.
 MAX_WIDTH = 1600
 MIN_WIDTH = 16
+
+#: Two-row detection (:func:`split_rows`): width/height range of a candidate crop, the
+#: margins left out of the ink profile (fractions of height, width: plate frames), the band
+#: of heights searched for the gap, the most ink a gap row may hold relative to the fullest
+#: row, and the least share of all ink each row must hold.
+ROWS_ASPECT = (1.3, 3.2)
+ROWS_MARGIN = (0.06, 0.04)
+ROWS_BAND = (0.3, 0.7)
+ROWS_GAP_INK = 0.04
+ROWS_MIN_SHARE = 0.2
+_ROWS_PROFILE_HEIGHT = 64
 
 #: Printable ASCII, then a few signs Korean text uses, then the KS X 1001 Hangul syllables.
 _EXTRA = "·×₩※℃…‘’“”「」『』〈〉《》【】"
@@ -87,6 +104,69 @@ def preprocess(crops_rgb: list[np.ndarray], max_width: int = MAX_WIDTH,
     return batch
 
 
+def split_rows(crop_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Split a two-row text crop (e.g. ``서울02`` over ``허7471`` on a licence plate) at the
+    empty row between its rows.
+
+    Args: ``crop_rgb`` ``(h, w, 3)`` uint8. Ink is the Otsu minority class inside
+    :data:`ROWS_MARGIN`; a gap is a row in :data:`ROWS_BAND` (fractions of the height) holding
+    at most :data:`ROWS_GAP_INK` of the fullest row's ink, with at least
+    :data:`ROWS_MIN_SHARE` of all ink on either side. Returns ``(top, bottom)`` views of the
+    crop, or ``None`` when it is not two rows (or its width/height is outside
+    :data:`ROWS_ASPECT`).
+    """
+    h, w = crop_rgb.shape[:2]
+    if h < 16 or not ROWS_ASPECT[0] <= w / h <= ROWS_ASPECT[1]:
+        return None
+    scale = _ROWS_PROFILE_HEIGHT / h
+    small = cv2.resize(crop_rgb, (max(8, round(w * scale)), _ROWS_PROFILE_HEIGHT),
+                       interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    my, mx = round(grey.shape[0] * ROWS_MARGIN[0]), round(grey.shape[1] * ROWS_MARGIN[1])
+    inner = np.ascontiguousarray(grey[my:grey.shape[0] - my, mx:grey.shape[1] - mx])
+    _, binary = cv2.threshold(inner, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary if binary.mean() < 0.5 else 1 - binary
+    profile = np.convolve(ink.mean(1), np.ones(3) / 3, mode="same")
+    lo, hi = (int(len(profile) * f) for f in ROWS_BAND)
+    gap = lo + int(np.argmin(profile[lo:hi]))
+    total = profile.sum()
+    if total <= 0 or profile[gap] > ROWS_GAP_INK * profile.max():
+        return None
+    if min(profile[:gap].sum(), profile[gap:].sum()) < ROWS_MIN_SHARE * total:
+        return None
+    cut = round((gap + my) / scale)
+    return crop_rgb[:cut], crop_rgb[cut:]
+
+
+def stitch_rows(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """One line from two rows: ``top`` scaled to ``bottom``'s height (aspect kept) and put on
+    its left. Both ``(h, w, 3)`` uint8; returns ``(bottom_h, w', 3)`` uint8."""
+    h = bottom.shape[0]
+    w = max(1, round(top.shape[1] * h / max(1, top.shape[0])))
+    return np.concatenate([cv2.resize(top, (w, h), interpolation=cv2.INTER_AREA), bottom], 1)
+
+
+def as_line(crop_rgb: np.ndarray) -> np.ndarray:
+    """``crop_rgb`` as one text line: stitched when :func:`split_rows` finds two rows, else
+    unchanged (what training feeds the recogniser)."""
+    rows = split_rows(crop_rgb)
+    return crop_rgb if rows is None else stitch_rows(*rows)
+
+
+def read_with_rows(read, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Read ``crops_rgb`` with ``read`` (a list of RGB crops → ``(text, score)`` per crop);
+    crops :func:`split_rows` finds two rows in are read stitched as well and keep whichever
+    reading scores higher. Returns ``(text, score)`` per crop, in input order."""
+    stitched = {i: stitch_rows(*rows) for i, c in enumerate(crops_rgb)
+                if (rows := split_rows(c)) is not None}
+    results = read(list(crops_rgb) + list(stitched.values()))
+    out = results[:len(crops_rgb)]
+    for i, alt in zip(stitched, results[len(crops_rgb):]):
+        if alt[1] > out[i][1]:
+            out[i] = alt
+    return out
+
+
 def ctc_decode(probs: np.ndarray, chars: tuple[str, ...]) -> list[tuple[str, float]]:
     """Greedy CTC decoding. ``probs`` float ``(N, T, 1 + len(chars))`` softmax outputs, class 0
     the blank. Returns ``(text, score)`` per row: repeats merged, blanks dropped, ``score`` the
@@ -127,8 +207,12 @@ class KoreanRecognizer:
             return self._session.run(None, {self._input: batch})[0]
 
     def recognize(self, crops_rgb: list[np.ndarray], batch: int = 16) -> list[tuple[str, float]]:
-        """Read line crops (``(h, w, 3)`` uint8 RGB). Crops are batched by similar width so
-        little padding is computed. Returns ``(text, score 0–1)`` per crop, in input order."""
+        """Read line crops (``(h, w, 3)`` uint8 RGB); two-row crops as :func:`read_with_rows`
+        does. Crops are batched by similar width so little padding is computed. Returns
+        ``(text, score 0–1)`` per crop, in input order."""
+        return read_with_rows(lambda crops: self._read(crops, batch), crops_rgb)
+
+    def _read(self, crops_rgb: list[np.ndarray], batch: int) -> list[tuple[str, float]]:
         order = sorted(range(len(crops_rgb)),
                        key=lambda i: crops_rgb[i].shape[1] / max(1, crops_rgb[i].shape[0]))
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops_rgb)

@@ -8,7 +8,9 @@ document lines, which it reads better), ``ocr-ko-rec``'s where it scores higher 
 signboards, plates, styled words, where Tesseract fails). With
 ``lang="auto"`` every line is first read by PP-OCR; a line whose result is not confident Latin
 text (low score, or CJK glyphs — PP-OCR has no Hangul and reads it as Chinese look-alikes) is
-re-read as Korean, and the Korean reading wins when it contains Hangul.
+re-read as Korean, and so is a line ``ocr-ko-rec`` confidently reads as PP-OCR's text plus
+Hangul (PP-OCR skips Hangul without losing confidence: ``02`` for ``서울02``); the Korean
+reading wins when it contains Hangul.
 
 Every line crop is bounded before a recogniser sees it: wider than :data:`MAX_LINE_ASPECT`
 times its height, it is squeezed to that aspect ratio, so no input builds a tensor wider than
@@ -33,6 +35,10 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uac00-\ud7af\u3130-\u318f]")
 _HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 #: PP-OCR results at or above this score with no CJK glyphs are accepted in ``auto`` mode.
 AUTO_LATIN_SCORE = 0.85
+#: An ``ocr-ko-rec`` reading of a confident PP-OCR line at or above this score that is the
+#: PP-OCR reading plus Hangul (:func:`_skipped_hangul`) sends the line to the Korean readers
+#: in ``auto`` mode.
+AUTO_HANGUL_SCORE = 0.8
 RECOGNIZE_CHUNK = 64  # line crops per recognition call; the deadline is checked between calls
 #: Images with no detected text and at most this height are read as one line.
 LINE_FALLBACK_MAX_HEIGHT = 200
@@ -47,6 +53,14 @@ MIN_ORIENTATION_VOTES = 3
 #: 0.81–0.96 there with CER up to 0.25; on scene crops Tesseract scored ≤ 0.84 (wrong or
 #: empty at ≤ 0.72) and ``ocr-ko-rec`` 0.98 exact.
 TESS_TRUSTED = 0.88
+
+
+def _skipped_hangul(latin: str, korean: str) -> bool:
+    """Whether ``korean`` is ``latin`` plus Hangul PP-OCR did not see: ``korean`` holds
+    Hangul and, without its Hangul and spaces, equals ``latin`` without spaces. (A looser
+    rule turns symbols PP-OCR reads right, ``±`` or ``=``, into Hangul look-alikes.)"""
+    squeeze = lambda t: "".join(t.split())  # noqa: E731
+    return bool(_HANGUL.search(korean)) and squeeze(_HANGUL.sub("", korean)) == squeeze(latin)
 
 
 @dataclass
@@ -159,19 +173,29 @@ class OcrPipeline:
         m = max(4, crop.shape[0] // 4)
         return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_REPLICATE)
 
-    def _read_korean(self, crops: list[np.ndarray], idx: list[int],
+    def _read_ko_rec(self, crops: list[np.ndarray], idx: list[int],
                      deadline: Deadline) -> dict[int, tuple[str, float, str]]:
-        """Read crops ``idx`` with ``ocr-ko-rec`` (batched) and Tesseract; per line keep
-        Tesseract's reading at a score ≥ :data:`TESS_TRUSTED`, else the higher-scoring one.
-        Returns ``{index: (text, score, engine)}``."""
+        """Read crops ``idx`` with ``ocr-ko-rec`` in chunks. Returns
+        ``{index: (text, score, "ocr-ko-rec")}``."""
         korean = self.registry.get("ocr-ko-rec")
-        tess = self.registry.get("ocr-tesseract-kor")
         out: dict[int, tuple[str, float, str]] = {}
         for start in range(0, len(idx), RECOGNIZE_CHUNK):
             chunk = idx[start:start + RECOGNIZE_CHUNK]
             for i, (text, score) in zip(chunk, korean.recognize([crops[i] for i in chunk])):
                 out[i] = (text, score, "ocr-ko-rec")
             deadline.check()
+        return out
+
+    def _read_korean(self, crops: list[np.ndarray], idx: list[int], deadline: Deadline,
+                     known: dict[int, tuple[str, float, str]] | None = None
+                     ) -> dict[int, tuple[str, float, str]]:
+        """Read crops ``idx`` with ``ocr-ko-rec`` (batched; ``known`` readings are reused)
+        and Tesseract; per line keep Tesseract's reading at a score ≥ :data:`TESS_TRUSTED`,
+        else the higher-scoring one. Returns ``{index: (text, score, engine)}``."""
+        tess = self.registry.get("ocr-tesseract-kor")
+        known = known or {}
+        out = {i: known[i] for i in idx if i in known}
+        out |= self._read_ko_rec(crops, [i for i in idx if i not in known], deadline)
         for i in idx:
             deadline.check()
             text, score = tess.recognize(self._tess_input(crops[i]))
@@ -214,10 +238,20 @@ class OcrPipeline:
                     if s < AUTO_LATIN_SCORE or _CJK.search(t)]
         else:
             todo = []
+        known: dict[int, tuple[str, float, str]] = {}
+        if lang == "auto":
+            # PP-OCR has no Hangul and can skip it silently ("02" for 서울02, at 0.99):
+            # ocr-ko-rec (a few ms a line) looks at the confident lines too
+            with timings.stage("recognize_ko"):
+                known = self._read_ko_rec(crops, [i for i in range(len(crops))
+                                                  if i not in set(todo)], deadline)
+            todo = sorted(set(todo) | {i for i, (t, s, _) in known.items()
+                                       if s >= AUTO_HANGUL_SCORE
+                                       and _skipped_hangul(results[i][0], t)})
         if not todo:
             return results
         with timings.stage("recognize_ko"):
-            korean = self._read_korean(crops, todo, deadline)
+            korean = self._read_korean(crops, todo, deadline, known)
         if lang == "ko":
             return [korean[i] for i in range(len(crops))]
         for i, (text, score, engine) in korean.items():
