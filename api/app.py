@@ -16,6 +16,7 @@ from starlette.formparsers import MultiPartException
 from . import __version__
 from .engines import ALL_SPECS
 from .errors import bad_body_handler, http_handler, problem_handler, unexpected_handler
+from .problems import Problem
 from .logs import configure_logging
 from .forms import EmptyAsDefaultURIParser
 from .middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestLogMiddleware
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_api("openapi.yaml", swagger_ui_options=None, validate_responses=False,
                 uri_parser_class=EmptyAsDefaultURIParser)
     app.add_error_handler(ProblemException, problem_handler)
+    app.add_error_handler(Problem, problem_handler)
     app.add_error_handler(StarletteHTTPException, http_handler)
     app.add_error_handler(UnicodeDecodeError, bad_body_handler)
     app.add_error_handler(MultiPartException, bad_body_handler)

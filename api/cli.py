@@ -1,16 +1,20 @@
-"""Command line: the same pipelines in process, on files or whole folders.
+"""Command line: every job of :data:`api.jobs.JOBS` in process, on files or whole folders.
 
-    python -m api ocr FILES... [--lang auto|en|ko] [--min-score 0.5] [--pages 1-3] [--dpi 200]
-    python -m api extract FILES... [--classes figure,table] [--min-score 0.5]
+    python -m api ocr FILES... [--lang auto|en|ko] [--min-score S] [--pages 1-3] [--dpi 200]
+    python -m api extract FILES... [--classes figure,table] [--min-score S]
     python -m api cut FILES... --objects dog,person [--white-bg] [--crop]
     python -m api stamps FILES... [--min-score S] [--mask] [--pages 1-3] [--dpi 200]
-    python -m api caption FILES... [--prompt ...] [--max-new-tokens 64]
+    python -m api stamps-embed CROPS...
+    python -m api stamps-compare FILES... --reference CROP [--threshold 0.8]
+    python -m api generate-text FILES... [--prompt ...] [--max-new-tokens N]
     python -m api models list|fetch|verify
 
-Folders are walked recursively. Each input gives one JSON line on stdout, or with ``--out DIR``
-a ``<name>.json`` there (plus ``<name>.png`` cut-outs, ``<name>_p<page>_<class>_<i>.png``
-crops and ``<name>_p<page>_stamp_<i>.png`` stamp crops). A progress bar goes to stderr. Exit status 1 when any input failed (its line carries
-``error``).
+Each job's flags and defaults come from its options dataclass (``python -m api JOB -h`` shows
+them). Folders are walked recursively. Each input gives one JSON line on stdout, or with
+``--out DIR`` a ``<name>.json`` there plus the job's files (``<name>.png`` cut-outs,
+``<name>_p<page>_<class>_<i>.png`` region crops, ``<name>_p<page>_stamp_<i>.png`` stamp
+crops, ``<name>_boxes.png`` grounded phrases). A progress bar goes to stderr. Exit status 1
+when any input failed (its line carries ``error``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import Problem
+from .problems import Problem
 from .settings import Settings
 
 
@@ -35,100 +39,49 @@ def _inputs(paths: list[str]) -> list[Path]:
     return files
 
 
-def _write_png(path: Path, image) -> None:
-    from .vision import encode_png
+def _run_one(job, path: Path, args, settings, registry, out: Path | None) -> dict:
+    from .inputs import Budget, load_document
+    from .jobs import Context, parse_options
 
-    path.write_bytes(encode_png(image))
+    opts = parse_options(job.options, vars(args))
+    budget = Budget.for_request(settings)
+    docs = [load_document(path.read_bytes(), path.name, settings, allow_pdf=job.takes_pdf,
+                          pages=getattr(opts, "pages", None), dpi=getattr(opts, "dpi", None),
+                          budget=budget)]
+    for part in job.inputs[1:]:
+        extra = Path(getattr(args, part))
+        docs.append(load_document(extra.read_bytes(), extra.name, settings, allow_pdf=False,
+                                  budget=budget))
+    result = job.run(docs, opts, Context(registry, settings))
+    if out:
+        for name, data in result.files(path.stem):
+            (out / name).write_bytes(data)
+    return {"file": str(path), **result.as_dict()}
 
 
-def _run_one(command: str, path: Path, args, settings, registry, out: Path | None) -> dict:
-    from .inputs import load_document
-    from .vision import crop_box
+def parser() -> argparse.ArgumentParser:
+    """The ``python -m api`` parser: a subcommand per job (flags from its options) and
+    ``models``."""
+    from .jobs import JOBS, add_arguments
 
-    doc = load_document(path.read_bytes(), path.name, settings,
-                        allow_pdf=command in ("ocr", "extract", "stamps"),
-                        pages=getattr(args, "pages", None), dpi=getattr(args, "dpi", None))
-    record: dict = {"file": str(path)}
-    if command == "ocr":
-        from .pipelines.ocr import OcrPipeline
-
-        pipeline = OcrPipeline(registry)
-        record["pages"] = [pipeline(p.image, page=p.page, lang=args.lang,
-                                    min_score=args.min_score).as_dict() for p in doc.pages]
-    elif command == "extract":
-        from .pipelines.extract import TARGETS, ExtractPipeline, extract_document
-
-        classes = tuple(args.classes.split(",")) if args.classes else TARGETS
-        record["pages"] = []
-        for page, found in extract_document(ExtractPipeline(registry), doc, classes=classes,
-                                            min_score=args.min_score):
-            record["pages"].append(found.as_dict())
-            if out:
-                counts: dict[str, int] = {}
-                for item in found.items:
-                    counts[item.cls] = counts.get(item.cls, 0) + 1
-                    _write_png(out / f"{path.stem}_p{page.page}_{item.cls}_{counts[item.cls]}.png",
-                               crop_box(page.image, item.box))
-    elif command == "cut":
-        from .pipelines.cut import CutPipeline, compose
-
-        image = doc.pages[0].image
-        result = CutPipeline(registry)(image, args.objects.split(","), min_score=args.min_score)
-        record["objects"] = [o.as_dict() for o in result.objects]
-        if out:
-            _write_png(out / f"{path.stem}.png",
-                       compose(image, result, white_bg=args.white_bg, crop=args.crop))
-    elif command == "stamps":
-        from .pipelines.stamps import StampsPipeline
-
-        kwargs = {} if args.min_score is None else {"min_score": args.min_score}
-        result = StampsPipeline(registry)(doc.pages, **kwargs)
-        record.update(result.as_dict(with_mask=args.mask))
-        if out:
-            for i, stamp in enumerate(result.stamps, 1):
-                page = next(p for p in doc.pages if p.page == stamp.page)
-                _write_png(out / f"{path.stem}_p{stamp.page}_stamp_{i}.png",
-                           crop_box(page.image, stamp.box))
-    elif command == "caption":
-        from .pipelines.caption import CaptionPipeline
-
-        record.update(CaptionPipeline(registry)(doc.pages[0].image, prompt=args.prompt,
-                                                max_new_tokens=args.max_new_tokens).as_dict())
-    return record
+    root = argparse.ArgumentParser(prog="python -m api", description=__doc__.split("\n\n")[0])
+    sub = root.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("inputs", nargs="+", help="files or folders")
+    common.add_argument("--out", help="write results here instead of JSON lines on stdout")
+    for job in JOBS.values():
+        p = sub.add_parser(job.name, parents=[common], help=job.summary)
+        for part in job.inputs[1:]:
+            p.add_argument(f"--{part}", required=True, help=f"the {part} image")
+        add_arguments(p, job.options, required=job.required)
+    models = sub.add_parser("models", help="model files: list, fetch, verify")
+    models.add_argument("action", choices=["list", "fetch", "verify"])
+    return root
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m api``."""
-    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("inputs", nargs="+", help="files or folders")
-    common.add_argument("--out", help="write results here instead of JSON lines on stdout")
-    ocr = sub.add_parser("ocr", parents=[common], help="text lines, English and Korean")
-    ocr.add_argument("--lang", choices=["auto", "en", "ko"], default="auto")
-    ocr.add_argument("--min-score", type=float, default=0.5)
-    extract = sub.add_parser("extract", parents=[common], help="figures, tables, equations")
-    extract.add_argument("--classes", default="")
-    extract.add_argument("--min-score", type=float, default=0.5)
-    stamps = sub.add_parser("stamps", parents=[common], help="stamps/seals and their similarity")
-    stamps.add_argument("--min-score", type=float, default=None,
-                        help="default: the stamp detector card's threshold")
-    stamps.add_argument("--mask", action="store_true", help="add each stamp's ink mask")
-    for p in (ocr, extract, stamps):
-        p.add_argument("--pages")
-        p.add_argument("--dpi", type=int)
-    cut = sub.add_parser("cut", parents=[common], help="cut COCO objects out as PNG")
-    cut.add_argument("--objects", required=True)
-    cut.add_argument("--min-score", type=float, default=0.25)
-    cut.add_argument("--white-bg", action="store_true")
-    cut.add_argument("--crop", action="store_true")
-    caption = sub.add_parser("caption", parents=[common], help="grounded caption (Kosmos-2)")
-    caption.add_argument("--prompt", default="<grounding>An image of")
-    caption.add_argument("--max-new-tokens", type=int, default=64)
-    models = sub.add_parser("models", help="model files: list, fetch, verify")
-    models.add_argument("action", choices=["list", "fetch", "verify"])
-    args = parser.parse_args(argv)
-
+    args = parser().parse_args(argv)
     if args.command == "models":
         from .modelfiles import main as modelfiles_main
 
@@ -137,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from .engines import ALL_SPECS
+    from .jobs import JOBS
     from .registry import Registry
 
+    job = JOBS[args.command]
     settings = Settings.from_env()
     registry = Registry(ALL_SPECS, settings)
     out = Path(args.out) if args.out else None
@@ -147,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for path in tqdm(_inputs(args.inputs), desc=args.command, unit="file", file=sys.stderr):
         try:
-            record = _run_one(args.command, path, args, settings, registry, out)
+            record = _run_one(job, path, args, settings, registry, out)
         except (Problem, OSError) as exc:
             failed += 1
             record = {"file": str(path), "error": getattr(exc, "detail", None) or str(exc)}

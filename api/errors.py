@@ -1,6 +1,6 @@
-"""RFC 7807 problem+json errors.
+"""RFC 7807 problem+json errors at the web edge.
 
-Pipelines and input code raise :class:`Problem` subclasses (no Flask needed); the app turns
+Pipelines and input code raise :mod:`api.problems` errors (re-exported here); the app turns
 them, Connexion's validation errors and anything unexpected into ``application/problem+json``
 with ``status``, ``title`` and ``detail`` only — never a stack trace, a path or a version.
 """
@@ -14,54 +14,11 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 
 from .middleware import clip
+from .problems import (BadRequest, GatewayTimeout, ModelUnavailable, PayloadTooLarge,  # noqa: F401
+                       Problem, Unprocessable, UnsupportedMediaType)
 from .worker import recycle_worker
 
 log = logging.getLogger("prism.errors")
-
-
-class Problem(ProblemException):
-    """An error meant for the client. ``detail`` must be safe to show (no paths, no traces)."""
-
-    status = 500
-    title = "Internal Server Error"
-
-    def __init__(self, detail: str, *, title: str | None = None, ext: dict | None = None):
-        super().__init__(status=type(self).status, title=title or type(self).title,
-                         detail=detail, ext=ext)
-
-    def __str__(self) -> str:  # pragma: no cover - log readability
-        return f"{self.status} {self.title}: {self.detail}"
-
-
-class BadRequest(Problem):
-    """400: a parameter is missing, of the wrong kind or out of range."""
-    status, title = 400, "Bad Request"
-
-
-class PayloadTooLarge(Problem):
-    """413: upload bytes, decoded pixels or PDF pages over the configured limit."""
-    status, title = 413, "Payload Too Large"
-
-
-class UnsupportedMediaType(Problem):
-    """415: the bytes are not an image or document type the endpoint takes."""
-    status, title = 415, "Unsupported Media Type"
-
-
-class Unprocessable(Problem):
-    """422: the type is right but the content cannot be decoded, or nothing was found."""
-    status, title = 422, "Unprocessable Entity"
-
-
-class ModelUnavailable(Problem):
-    """503: a model's files are missing or corrupt; names the model and how to install it."""
-    status, title = 503, "Model Unavailable"
-
-
-class GatewayTimeout(Problem):
-    """504: the request ran past ``PRISM_REQUEST_TIMEOUT_S``. Under uWSGI the worker is
-    replaced once this answer is sent (:func:`api.worker.recycle_worker`)."""
-    status, title = 504, "Request Timeout"
 
 
 _SAFE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -69,7 +26,7 @@ _SAFE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: 
                 415: "Unsupported Media Type", 422: "Unprocessable Entity"}
 
 
-def problem_handler(_request, exc: ProblemException) -> ConnexionResponse:
+def problem_handler(_request, exc: ProblemException | Problem) -> ConnexionResponse:
     """Render any Connexion/Prism problem as problem+json (4xx logged as warnings)."""
     status = int(getattr(exc, "status", 500) or 500)
     if status >= 500 and not isinstance(exc, Problem):

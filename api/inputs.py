@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from .problems import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from .settings import Settings
 
 IMAGE_KINDS = ("png", "jpeg", "webp", "tiff", "bmp", "gif")

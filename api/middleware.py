@@ -159,7 +159,6 @@ class RequestLogMiddleware:
         import uuid
 
         from .logs import REQUEST_ID
-        from .pipelines.base import parse_server_timing
 
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -194,3 +193,15 @@ class RequestLogMiddleware:
                                   "ms": round((time.perf_counter() - started) * 1000, 1),
                                   "stages_ms": stages}})
             REQUEST_ID.reset(token)
+
+
+def parse_server_timing(header: str) -> dict[str, float]:
+    """Stage → milliseconds from a ``Server-Timing`` header as the app writes it
+    (``"decode;dur=32.9, detect;dur=36.1, total;dur=89.6"``); entries without ``dur`` are
+    skipped."""
+    stages = {}
+    for item in header.split(","):
+        name, _, dur = item.strip().partition(";dur=")
+        if dur:
+            stages[name] = float(dur)
+    return stages

@@ -15,17 +15,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generic, Iterable, TypeVar, overload
 
-from .errors import ModelUnavailable
 from .modelfiles import ModelFile, check_file, load_manifest
+from .problems import ModelUnavailable
 from .settings import Settings
 
 log = logging.getLogger("prism.registry")
 
+#: The engine type a spec's factory builds (``registry.get(ppocr.SPEC)`` is a ``PPOcr``).
+E = TypeVar("E")
+
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(Generic[E]):
     """Static description of one model.
 
     ``files`` are manifest paths; ``factory(paths, settings)`` receives ``{manifest path:
@@ -39,7 +42,7 @@ class ModelSpec:
     files: tuple[str, ...]
     licence: str
     source: str
-    factory: Callable[[dict[str, Path], Settings], Any]
+    factory: Callable[[dict[str, Path], Settings], E]
     labels: tuple[str, ...] = ()
     input_size: str = ""
     memory_mb: int = 0
@@ -64,7 +67,8 @@ class Registry:
     """Holds every known model; loads each lazily and at most once per process.
 
     Args: ``specs`` the models; ``settings`` service settings (models dir, threads);
-    ``manifest`` ``{path: ModelFile}`` (default: ``models/manifest.json``).
+    ``manifest`` ``{path: ModelFile}`` (default: ``models/manifest.json``). Raises
+    ``ValueError`` when two specs share a name.
     """
 
     def __init__(self, specs: Iterable[ModelSpec], settings: Settings,
@@ -72,7 +76,11 @@ class Registry:
         self.settings = settings
         self.models_dir = Path(settings.models_dir)
         self.manifest = load_manifest() if manifest is None else manifest
-        self._slots = {s.name: _Slot(s) for s in specs}
+        self._slots: dict[str, _Slot] = {}
+        for spec in specs:
+            if spec.name in self._slots:
+                raise ValueError(f"two models are named {spec.name!r}")
+            self._slots[spec.name] = _Slot(spec)
 
     def names(self) -> list[str]:
         """Registered model names, in declaration order."""
@@ -99,12 +107,21 @@ class Registry:
                     problems.append(f"{path}: {why}")
         return problems
 
-    def get(self, name: str) -> Any:
-        """Return the loaded engine for ``name``, loading it on first use.
+    @overload
+    def get(self, model: ModelSpec[E]) -> E: ...
+
+    @overload
+    def get(self, model: str) -> Any: ...
+
+    def get(self, model):
+        """Return the loaded engine for ``model`` (its :class:`ModelSpec`, which types the
+        result, or its name), loading it on first use.
 
         Raises :class:`ModelUnavailable` (HTTP 503) when its files are missing or corrupt or
-        its loader fails; the message names the model and the install command.
+        its loader fails; the message names the model and the install command; ``KeyError``
+        for a model this registry does not hold.
         """
+        name = model.name if isinstance(model, ModelSpec) else model
         slot = self._slots[name]
         engine = slot.engine
         if engine is not None:

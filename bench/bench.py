@@ -39,10 +39,11 @@ from common import (ENDPOINTS, REPO_ROOT, SHARED, describe, get_json, hammer, mo
 
 from api.engines import ALL_SPECS
 from api.inputs import Page, decode_image, load_document
-from api.pipelines.base import Timings, parse_server_timing
-from api.pipelines.caption import CaptionPipeline
+from api.middleware import parse_server_timing
+from api.pipelines.base import Timings
 from api.pipelines.cut import CutPipeline, compose
 from api.pipelines.extract import ExtractPipeline, extract_document
+from api.pipelines.generate_text import GenerateTextPipeline
 from api.pipelines.ocr import OcrPipeline
 from api.engines.stampdet import MIN_SCORE
 from api.pipelines.stamps import StampsPipeline
@@ -93,7 +94,7 @@ def raw_calls(settings: Settings) -> dict[str, callable]:
     """In-process equivalents of each endpoint: decode + pipeline (+ PNG encode for /cut)."""
     registry = Registry(ALL_SPECS, settings)
     ocr, extract, cut = OcrPipeline(registry), ExtractPipeline(registry), CutPipeline(registry)
-    stamps, caption = StampsPipeline(registry), CaptionPipeline(registry)
+    stamps, caption = StampsPipeline(registry), GenerateTextPipeline(registry)
 
     def cut_call(data):
         image = decode_image(data, settings)

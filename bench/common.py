@@ -20,19 +20,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from api.engines.kosmos import FOLDER as KOSMOS_FOLDER, REQUIRED as KOSMOS_REQUIRED  # noqa: E402
+from api.jobs import JOBS  # noqa: E402
 from api.settings import Settings  # noqa: E402
 
 SHARED = REPO_ROOT.parent / "shared"
 
-#: One representative request per endpoint: path, form fields, input under ../shared.
-ENDPOINTS = [
-    ("/ocr", {"lang": "en"}, "data/eval/ocr/tesseract_phototest.png"),
-    ("/extract", {}, "data/seeds/imgextract/test/samples/2.png"),
-    ("/cut", {"objects": "elephant"}, "models/testdata/photo_elephant.jpg"),
-    ("/stamps", {}, "data/eval/stamps/mullevik_stamps_faktura-237279.jpg"),
-    ("/stamps/embed", {}, "data/seeds/stamp2vec/tests/test_data/test_cropped_stamp.png"),
-    ("/generate-text", {"max_new_tokens": 24}, "models/testdata/photo_elephant.jpg"),
-]
+#: One representative request per job that takes one input (api.jobs.JOBS; a test keeps
+#: the two in step): form fields, input under ../shared.
+SAMPLES = {
+    "ocr": ({"lang": "en"}, "data/eval/ocr/tesseract_phototest.png"),
+    "extract": ({}, "data/seeds/imgextract/test/samples/2.png"),
+    "cut": ({"objects": "elephant"}, "models/testdata/photo_elephant.jpg"),
+    "stamps": ({}, "data/eval/stamps/mullevik_stamps_faktura-237279.jpg"),
+    "stamps-embed": ({}, "data/seeds/stamp2vec/tests/test_data/test_cropped_stamp.png"),
+    "generate-text": ({"max_new_tokens": 24}, "models/testdata/photo_elephant.jpg"),
+}
+#: ``(route, form fields, input)`` per sample, in job order.
+ENDPOINTS = [(JOBS[name].route, *SAMPLES[name]) for name in JOBS if name in SAMPLES]
 
 
 def describe(rel: str) -> str:

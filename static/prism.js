@@ -2,9 +2,9 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"];
-const MODEL_FOR = { ocr: "ocr-ppocrv6", extract: "layout-cdla", cut: "matte-isnet",
-  stamps: "stamp-det", "generate-text": "caption-kosmos2" };
-let tab = "ocr", file = null, models = {};
+// Each tab's models and option defaults come from GET /jobs (the jobs' options dataclasses),
+// so the page never holds a default of its own; the HTML values are only a fallback.
+let tab = "ocr", file = null, models = {}, jobModels = {};
 
 function selectTab(name) {
   tab = name;
@@ -19,18 +19,35 @@ function selectTab(name) {
 }
 
 function availability(name) {
-  const m = models[MODEL_FOR[name]];
-  if (m && m.status === "files missing") return `Unavailable: ${m.name} is not installed (${m.install}).`;
+  const m = (jobModels[name] || []).map((n) => models[n]).find((x) => x && x.status === "files missing");
+  if (m) return `Unavailable: ${m.name} is not installed (${m.install}).`;
   return "";
+}
+
+function applyJob(job) {
+  jobModels[job.name] = job.models;
+  const fs = document.querySelector(`fieldset[data-for="${job.name}"]`);
+  if (!fs) return;
+  job.options.forEach((o) => {
+    if (o.default === null || o.default === undefined) return;
+    fs.querySelectorAll(`[name="${o.name}"]`).forEach((el) => {
+      if (el.type === "checkbox") { el.checked = el.defaultChecked = Boolean(o.default); return; }
+      el.value = String(o.default);
+      if ("defaultValue" in el && el.tagName === "INPUT") el.defaultValue = el.value;
+      if (o.minimum !== undefined && el.type === "number") el.min = o.minimum;
+      if (o.maximum !== undefined && el.type === "number") el.max = o.maximum;
+    });
+  });
 }
 
 async function loadModels() {
   try {
-    const r = await fetch("/models");
-    (await r.json()).models.forEach((m) => { models[m.name] = m; });
+    const [jobs, list] = await Promise.all([fetch("/jobs"), fetch("/models")]);
+    (await jobs.json()).jobs.forEach(applyJob);
+    (await list.json()).models.forEach((m) => { models[m.name] = m; });
   } catch (e) { /* the page still works; status is shown when known */ }
   document.querySelectorAll("#tabs button").forEach((b) => {
-    const reason = (models[MODEL_FOR[b.dataset.tab]] || {}).status === "files missing";
+    const reason = Boolean(availability(b.dataset.tab));
     b.classList.toggle("unavailable", Boolean(reason));
     if (reason) b.title = "unavailable";
   });

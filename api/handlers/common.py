@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import flask
 
-from ..errors import BadRequest
 from ..inputs import Budget, Document, decode_base64, fetch_url, load_document
+from ..jobs import JOBS, Context, parse_options
 from ..pipelines.base import Deadline, Timings
+from ..problems import BadRequest
 from ..registry import Registry
 from ..settings import Settings
 
@@ -40,16 +39,11 @@ def deadline() -> Deadline:
 def options(body: dict | None) -> dict:
     """Options from the JSON body or the multipart form (Connexion has validated and typed
     them); the image fields themselves are removed (an empty optional form field is absent:
-    :mod:`api.forms`). Raises 400 for a NaN or ±Infinity
-    number (JSON ``NaN`` or a form's ``nan``): range checks let them through, and NaN is not
-    JSON, so it must never reach an answer."""
+    :mod:`api.forms`). :func:`api.jobs.parse_options` checks the rest (NaN and ±Infinity
+    included: range checks let them through, and NaN is not JSON)."""
     if not isinstance(body, dict):
         return {}
-    opts = {k: v for k, v in body.items() if k not in ("file", "image_url", "image_base64")}
-    for key, value in opts.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise BadRequest(f"{key} must be a finite number, not {value}.")
-    return opts
+    return {k: v for k, v in body.items() if k not in ("file", "image_url", "image_base64")}
 
 
 def read_sources(body: dict | None, *, part: str = "file", base64_key: str = "image_base64",
@@ -76,7 +70,8 @@ def read_sources(body: dict | None, *, part: str = "file", base64_key: str = "im
 
 
 def read_documents(body: dict | None, *, allow_pdf: bool, multiple: bool = False,
-                   pages: str | None = None, dpi: int | None = None) -> list[Document]:
+                   pages: str | None = None, dpi: int | None = None,
+                   budget: Budget | None = None) -> list[Document]:
     """Decode the request's image input(s) into documents.
 
     Exactly one of: multipart ``file`` part(s), JSON ``image_base64``, JSON ``image_url``.
@@ -84,7 +79,33 @@ def read_documents(body: dict | None, *, allow_pdf: bool, multiple: bool = False
     none or several are given, 413 past the budget (see :mod:`api.inputs` for the rest).
     """
     settings, _ = state()
-    budget = Budget.for_request(settings)
+    budget = budget or Budget.for_request(settings)
     return [load_document(data, name, settings, allow_pdf=allow_pdf, pages=pages, dpi=dpi,
                           budget=budget)
             for name, data in read_sources(body, multiple=multiple)]
+
+
+def run_job(name: str, body: dict | None):
+    """Run job ``name`` (:data:`api.jobs.JOBS`) on this request: options parsed from the
+    body, inputs decoded (``file`` part(s), then e.g. ``reference``: multipart part, or JSON
+    ``<input>_base64`` / ``<input>_url``; ``file``'s JSON keys are ``image_*``), one shared
+    :class:`~api.inputs.Budget`. Returns ``(options, result, timings)``."""
+    job = JOBS[name]
+    opts = parse_options(job.options, options(body))
+    timer, limit = request_timings(), deadline()
+    settings, registry = state()
+    budget = Budget.for_request(settings)
+    with timer.stage("decode"):
+        docs = read_documents(body, allow_pdf=job.takes_pdf, multiple=job.multiple,
+                              pages=getattr(opts, "pages", None), dpi=getattr(opts, "dpi", None),
+                              budget=budget)
+        for part in job.inputs[1:]:
+            name_, data = read_sources(body, part=part, base64_key=f"{part}_base64",
+                                       url_key=f"{part}_url")[0]
+            docs.append(load_document(data, name_, settings, allow_pdf=False, budget=budget))
+    return opts, job.run(docs, opts, Context(registry, settings, timer, limit)), timer
+
+
+def png_response(png: bytes):
+    """A PNG answer."""
+    return flask.Response(png, mimetype="image/png")

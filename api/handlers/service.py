@@ -26,6 +26,13 @@ def ready():
                           "optional_missing": optional}, 503 if missing else 200)
 
 
+def jobs():
+    """Every job with its route, inputs, models and options (:data:`api.jobs.JOBS`)."""
+    from ..jobs import JOBS
+
+    return json_response({"jobs": [job.describe() for job in JOBS.values()]})
+
+
 def models():
     """Every registered model with metadata and status."""
     _, registry = state()

@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..errors import GatewayTimeout
+from ..problems import GatewayTimeout
 
 
 class Deadline:
@@ -50,18 +50,6 @@ class Timings:
         out = {k: round(v, 1) for k, v in self.ms.items()}
         out["total"] = round(sum(self.ms.values()), 1)
         return out
-
-
-def parse_server_timing(header: str) -> dict[str, float]:
-    """Stage → milliseconds from a ``Server-Timing`` header as the app writes it
-    (``"decode;dur=32.9, detect;dur=36.1, total;dur=89.6"``); entries without ``dur`` are
-    skipped."""
-    stages = {}
-    for item in header.split(","):
-        name, _, dur = item.strip().partition(";dur=")
-        if dur:
-            stages[name] = float(dur)
-    return stages
 
 
 @dataclass

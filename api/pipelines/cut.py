@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..engines import isnet, yolox
 from ..engines.yolox import COCO_CLASSES
-from ..errors import BadRequest, Unprocessable
+from ..problems import BadRequest, Unprocessable
 from ..registry import Registry
 from .base import Deadline, Detection, Timings
 
+#: Detector score from which an object is cut out (the job default, ObjectCut's 0.25).
+MIN_SCORE = 0.25
 BOX_PAD = 0.10
 #: A matte covering less of its object's box than this is replaced by GrabCut.
 MIN_MATTE_SHARE = 0.05
@@ -70,13 +73,13 @@ class CutPipeline:
     def __init__(self, registry: Registry):
         self.registry = registry
 
-    def __call__(self, image: np.ndarray, objects: list[str], *, min_score: float = 0.3,
+    def __call__(self, image: np.ndarray, objects: list[str], *, min_score: float = MIN_SCORE,
                  timings: Timings | None = None, deadline: Deadline | None = None) -> CutResult:
         """Cut ``objects`` (COCO names) out of ``image`` ``(H, W, 3)`` uint8 RGB."""
         timings = timings or Timings()
         deadline = deadline or Deadline(None)
         ids = class_ids(objects)
-        detector = self.registry.get("detect-yolox-nano")
+        detector = self.registry.get(yolox.SPEC)
         with timings.stage("detect"):
             boxes, scores, found = detector(image, min_score=min_score, class_ids=ids)
         if len(boxes) == 0:
@@ -88,7 +91,7 @@ class CutPipeline:
                 ext={"seen": names})
         h, w = image.shape[:2]
         alpha = np.zeros((h, w), np.float32)
-        matte = self.registry.get("matte-isnet")
+        matte = self.registry.get(isnet.SPEC)
         result = CutResult(alpha=alpha)
         for box, score, cls in zip(boxes, scores, found):
             deadline.check()

@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..engines import layout, ppocr
 from ..engines.layout import CLASSES
 from ..registry import Registry
 from ..vision import box_iou, ink_mask
 from .base import Deadline, Detection, Timings
 
 TARGETS = ("figure", "table", "equation")
+#: Layout score from which a region is reported (the job default).
+MIN_SCORE = 0.5
 #: A figure covering at least this share of the page is a mis-detected page.
 PAGE_SIZED = 0.5
 #: Figures scored below this must show non-text graphics to be kept.
@@ -175,7 +178,7 @@ class ExtractPipeline:
         """Filled mask of text lines (PP-OCR detector) inside ``box``, page-sized."""
         x1, y1, x2, y2 = (int(v) for v in box)
         crop = np.ascontiguousarray(image[y1:y2, x1:x2, ::-1])
-        quads, _ = self.registry.get("ocr-ppocrv6").detect(crop, max_side=1280)
+        quads, _ = self.registry.get(ppocr.SPEC).detect(crop, max_side=1280)
         mask = np.zeros(image.shape[:2], np.uint8)
         for q in quads:
             cv2.fillPoly(mask, [np.round(q + [x1, y1]).astype(np.int32)], 1)
@@ -225,7 +228,7 @@ class ExtractPipeline:
         return [float(min(box[0], x_lo)), box[1], float(max(box[2], x_hi)), box[3]]
 
     def __call__(self, image: np.ndarray, *, page: int = 1, classes=TARGETS,
-                 min_score: float = 0.5, hints: list[tuple[str, list[float]]] | None = None,
+                 min_score: float = MIN_SCORE, hints: list[tuple[str, list[float]]] | None = None,
                  timings: Timings | None = None,
                  deadline: Deadline | None = None) -> ExtractPage:
         """Extract items from ``image`` (``(H, W, 3)`` uint8 RGB).
@@ -237,7 +240,7 @@ class ExtractPipeline:
         deadline = deadline or Deadline(None)
         h, w = image.shape[:2]
         with timings.stage("layout"):
-            boxes, scores, ids = self.registry.get("layout-cdla")(image, min_score=min_score)
+            boxes, scores, ids = self.registry.get(layout.SPEC)(image, min_score=min_score)
         items = [Detection(CLASSES[c], float(s), [float(v) for v in b])
                  for b, s, c in zip(boxes, scores, ids) if CLASSES[c] in TARGETS]
         deadline.check()
@@ -341,7 +344,7 @@ def page_hints(page, dpi: int) -> list[tuple[str, list[float]]]:
     return [(cls, [v * scale for v in box]) for cls, box in hints]
 
 
-def extract_document(pipeline: ExtractPipeline, doc, *, classes=TARGETS, min_score: float = 0.5,
+def extract_document(pipeline: ExtractPipeline, doc, *, classes=TARGETS, min_score: float = MIN_SCORE,
                      timings: Timings | None = None,
                      deadline: Deadline | None = None) -> list[tuple[object, ExtractPage]]:
     """Run ``pipeline`` on every page of an :class:`api.inputs.Document`.

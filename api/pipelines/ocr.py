@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..engines import korec, ppocr, tesseract
 from ..registry import Registry
 from ..vision import crop_quad, order_quad, quad_to_xyxy, reading_order
 from .base import Deadline, Timings
 
 LANGS = ("auto", "en", "ko")
+#: Lines read with a lower score are dropped (the job default).
+MIN_SCORE = 0.5
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uac00-\ud7af\u3130-\u318f]")
 _HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
@@ -152,7 +155,7 @@ class OcrPipeline:
 
     # -- inference -------------------------------------------------------------------
     def _detect(self, image: np.ndarray) -> np.ndarray:
-        det = self.registry.get("ocr-ppocrv6")
+        det = self.registry.get(ppocr.SPEC)
         padded, pad = self._pad(image)
         side = max(padded.shape[:2])
         max_side = int(min(self.det_max_side, max(640, 32 * round(side / 32))))
@@ -177,7 +180,7 @@ class OcrPipeline:
                      deadline: Deadline) -> dict[int, tuple[str, float, str]]:
         """Read crops ``idx`` with ``ocr-ko-rec`` in chunks. Returns
         ``{index: (text, score, "ocr-ko-rec")}``."""
-        korean = self.registry.get("ocr-ko-rec")
+        korean = self.registry.get(korec.SPEC)
         out: dict[int, tuple[str, float, str]] = {}
         for start in range(0, len(idx), RECOGNIZE_CHUNK):
             chunk = idx[start:start + RECOGNIZE_CHUNK]
@@ -192,7 +195,7 @@ class OcrPipeline:
         """Read crops ``idx`` with ``ocr-ko-rec`` (batched; ``known`` readings are reused)
         and Tesseract; per line keep Tesseract's reading at a score ≥ :data:`TESS_TRUSTED`,
         else the higher-scoring one. Returns ``{index: (text, score, engine)}``."""
-        tess = self.registry.get("ocr-tesseract-kor")
+        tess = self.registry.get(tesseract.SPEC)
         known = known or {}
         out = {i: known[i] for i in idx if i in known}
         out |= self._read_ko_rec(crops, [i for i in idx if i not in known], deadline)
@@ -212,7 +215,7 @@ class OcrPipeline:
         if len(crops) < MIN_ORIENTATION_VOTES:
             return False
         with timings.stage("orientation"):
-            votes = self.registry.get("ocr-ppocrv6").orientation(
+            votes = self.registry.get(ppocr.SPEC).orientation(
                 [c[:, :, ::-1].copy() for c in crops])
         flipped = sum(1 for angle, score in votes if angle == 180 and score >= 0.9)
         return flipped > len(votes) / 2
@@ -224,12 +227,12 @@ class OcrPipeline:
         crops = [bound_line(c) for c in crops]
         results: list[tuple[str, float, str]] = []
         if lang != "ko":
-            ppocr = self.registry.get("ocr-ppocrv6")
+            latin = self.registry.get(ppocr.SPEC)
             with timings.stage("recognize"):
                 # in chunks, so a page with hundreds of lines still stops at its deadline
                 for start in range(0, len(crops), RECOGNIZE_CHUNK):
                     bgr = [c[:, :, ::-1].copy() for c in crops[start:start + RECOGNIZE_CHUNK]]
-                    results += [(t, s, "ppocr") for t, s in ppocr.recognize(bgr)]
+                    results += [(t, s, "ppocr") for t, s in latin.recognize(bgr)]
                     deadline.check()
         if lang == "ko":
             todo = list(range(len(crops)))
@@ -264,7 +267,7 @@ class OcrPipeline:
         return results
 
     def __call__(self, image: np.ndarray, *, page: int = 1, lang: str = "auto",
-                 min_score: float = 0.5, timings: Timings | None = None,
+                 min_score: float = MIN_SCORE, timings: Timings | None = None,
                  deadline: Deadline | None = None) -> OcrPage:
         """OCR one image.
 

@@ -89,7 +89,7 @@ class StampsPipeline:
 
     def detect(self, image: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
         """Boxes ``(N, 4)`` xyxy pixels and scores ``(N,)`` of the stamps in an RGB page."""
-        detector: stampdet.StampDetector = self.registry.get("stamp-det")
+        detector = self.registry.get(stampdet.SPEC)
         return detector(image, min_score=min_score)
 
     def verify(self, image: np.ndarray, boxes: np.ndarray,
@@ -101,7 +101,7 @@ class StampsPipeline:
         stamp (a signature, a scribble, a bare emblem logo). Measured on real scans, see
         README "Stamps". ``deadline`` is checked before each box.
         """
-        checker: sealtext.SealTextDetector = self.registry.get("seal-text")
+        checker = self.registry.get(sealtext.SPEC)
         deadline = deadline or Deadline()
         keep = np.zeros(len(boxes), bool)
         for i, box in enumerate(boxes):
@@ -153,7 +153,7 @@ class StampsPipeline:
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         """RGB crops → ``(N, 1280)`` float32 unit embeddings (see :mod:`api.engines.stampembed`)."""
-        embedder: stampembed.StampEmbedder = self.registry.get("stamp-embed")
+        embedder = self.registry.get(stampembed.SPEC)
         return embedder.embed(crops)
 
     def __call__(self, pages: list[Page], min_score: float = stampdet.MIN_SCORE,

@@ -18,7 +18,7 @@ from api.app import create_app
 from api.engines import ALL_SPECS
 from api.engines.kosmos import FOLDER
 from api.kosmos_install import install_from_folder, write_tiny_model
-from api.pipelines.caption import to_entities
+from api.pipelines.generate_text import to_entities
 from api.registry import Registry
 from api.settings import Settings
 

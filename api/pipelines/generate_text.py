@@ -6,14 +6,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engines import kosmos
 from ..registry import Registry
 from .base import Deadline, Timings
 
 DEFAULT_PROMPT = "<grounding>An image of"
+#: Tokens generated after the prompt unless asked otherwise (capped by PRISM_MAX_NEW_TOKENS).
+MAX_NEW_TOKENS = 64
 
 
 @dataclass
-class Caption:
+class GeneratedText:
     """``text`` clean caption; ``raw`` generated text with grounding tags; ``entities``
     ``[{"phrase", "span": [start, end], "boxes": [{"box_norm": xyxy 0–1, "box": xyxy px}]}]``."""
 
@@ -40,21 +43,21 @@ def to_entities(entities, width: int, height: int) -> list[dict]:
     return out
 
 
-class CaptionPipeline:
+class GenerateTextPipeline:
     """Args: ``registry`` with ``caption-kosmos2``. Raises 503 when its snapshot is missing."""
 
     def __init__(self, registry: Registry):
         self.registry = registry
 
     def __call__(self, image: np.ndarray, *, prompt: str = DEFAULT_PROMPT,
-                 max_new_tokens: int = 64, timings: Timings | None = None,
-                 deadline: Deadline | None = None) -> Caption:
+                 max_new_tokens: int = MAX_NEW_TOKENS, timings: Timings | None = None,
+                 deadline: Deadline | None = None) -> GeneratedText:
         """Caption an RGB ``(H, W, 3)`` uint8 image."""
         timings = timings or Timings()
-        engine = self.registry.get("caption-kosmos2")
+        engine = self.registry.get(kosmos.SPEC)
         (deadline or Deadline(None)).check()
         with timings.stage("generate"):
             gen = engine(image, prompt, max_new_tokens)
         h, w = image.shape[:2]
-        return Caption(text=gen.text, raw=gen.raw, entities=to_entities(gen.entities, w, h),
+        return GeneratedText(text=gen.text, raw=gen.raw, entities=to_entities(gen.entities, w, h),
                        new_tokens=gen.new_tokens)

@@ -1,0 +1,177 @@
+"""Jobs ``stamps`` (``POST /stamps``), ``stamps-embed`` (``POST /stamps/embed``) and
+``stamps-compare`` (``POST /stamps/compare``): ink stamps and seals found, embedded and
+compared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engines.stampdet import MIN_SCORE
+from ..pipelines import stamps as pipeline
+from ..vision import crop_box, draw_boxes, encode_png
+from .base import Context, Job, option, register
+from .ocr import DPI, PAGES
+
+_MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is a stamp "
+                                             "(the detector card's threshold)")
+_VERIFY = dict(help="keep only boxes the seal text detector finds text in")
+
+
+@dataclass(frozen=True)
+class StampsOptions:
+    """``min_score`` 0–1; ``embeddings`` adds each stamp's vector; ``verify_text`` the seal
+    text check; ``mode`` json, annotated (first page, PNG) or removed (first page with the
+    stamps' ink removed, PNG); ``mask`` adds each stamp's ink mask; ``refine`` grows boxes to
+    the whole impression; ``pages``/``dpi`` for PDFs."""
+
+    min_score: float = option(MIN_SCORE, **_MIN_SCORE)
+    embeddings: bool = option(False, help="add each stamp's embedding")
+    verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
+    mode: str = option("json", choices=("json", "annotated", "removed"),
+                       help="json, annotated PNG or removed PNG (first page)", cli=False)
+    mask: bool = option(False, help="add each stamp's ink mask (base64 PNG)")
+    refine: bool = option(True, help="grow or shrink boxes to the whole stamp's ink")
+    pages: str | None = option(None, **PAGES)
+    dpi: int | None = option(None, **DPI)
+
+
+@dataclass
+class StampsResult:
+    """``pages`` the pages searched (:class:`api.inputs.Page`) and ``found`` the pipeline's
+    :class:`api.pipelines.stamps.StampsResult`."""
+
+    pages: list
+    found: pipeline.StampsResult
+    options: StampsOptions
+
+    def as_dict(self) -> dict:
+        """``{"stamps", "similarity", "pages"}`` with embeddings and masks as the options
+        ask."""
+        return self.found.as_dict(self.options.embeddings, self.options.mask)
+
+    def annotated_png(self) -> bytes:
+        """The first page with numbered, scored boxes (Stamp2vec's ``/image-w-boxes``)."""
+        stamps = self.found.stamps
+        labels = [f"{i + 1}: {s.score:.2f}" for i, s in enumerate(stamps)]
+        return encode_png(draw_boxes(self.pages[0].image, [s.box for s in stamps], labels))
+
+    def removed_png(self) -> bytes:
+        """The first page with the stamps' ink replaced by paper colour."""
+        return encode_png(pipeline.remove_stamps(self.pages[0].image, self.found.stamps))
+
+    def files(self, stem: str) -> list[tuple[str, bytes]]:
+        """``<stem>_p<page>_stamp_<n>.png`` crops (CLI ``--out``)."""
+        by_page = {p.page: p.image for p in self.pages}
+        return [(f"{stem}_p{s.page}_stamp_{i}.png", encode_png(crop_box(by_page[s.page], s.box)))
+                for i, s in enumerate(self.found.stamps, 1)]
+
+
+def run_stamps(documents, options: StampsOptions, ctx: Context) -> StampsResult:
+    """Stamps of every page (the first page only for the PNG modes)."""
+    image_mode = options.mode in ("annotated", "removed")
+    pages = documents[0].pages[:1] if image_mode else documents[0].pages
+    found = pipeline.StampsPipeline(ctx.registry)(
+        pages, min_score=options.min_score, embed=not image_mode, verify=options.verify_text,
+        refine=options.refine or options.mode == "removed", timings=ctx.timings,
+        deadline=ctx.deadline)
+    return StampsResult(pages, found, options)
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """``/stamps/embed`` has no options."""
+
+
+@dataclass
+class EmbedResult:
+    """``embedding`` ``(D,)`` float32 unit vector of one stamp crop."""
+
+    embedding: np.ndarray
+
+    def as_dict(self) -> dict:
+        """``{"embedding", "dim", "model"}`` (6 decimals)."""
+        return {"embedding": [round(float(v), 6) for v in self.embedding],
+                "dim": int(self.embedding.shape[0]), "model": "stamp-embed"}
+
+    def files(self, stem: str) -> list[tuple[str, bytes]]:
+        """No files besides the JSON."""
+        return []
+
+
+def run_embed(documents, options: EmbedOptions, ctx: Context) -> EmbedResult:
+    """Embed the first image, a cropped stamp (Stamp2vec's ``/embeddings-from-cropped``)."""
+    with ctx.timings.stage("embed"):
+        vector = pipeline.StampsPipeline(ctx.registry).embed([documents[0].pages[0].image])[0]
+    return EmbedResult(vector)
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """``min_score`` 0–1; ``threshold`` −1…1, the cosine similarity from which the document
+    carries the reference stamp; ``verify_text``; ``pages``/``dpi`` for PDFs."""
+
+    min_score: float = option(MIN_SCORE, **_MIN_SCORE)
+    threshold: float = option(pipeline.MATCH_THRESHOLD, minimum=-1, maximum=1,
+                              help="cosine similarity from which a stamp matches")
+    verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
+    pages: str | None = option(None, **PAGES)
+    dpi: int | None = option(None, **DPI)
+
+
+@dataclass
+class CompareResult:
+    """The document's stamps (``found``) and ``similarity`` ``(N,)`` float32 cosine of each to
+    the reference; the verdict is ``match``."""
+
+    found: pipeline.StampsResult
+    similarity: np.ndarray
+    threshold: float
+
+    @property
+    def best(self) -> int | None:
+        """Index of the most similar stamp, ``None`` when there is none."""
+        return int(self.similarity.argmax()) if len(self.similarity) else None
+
+    @property
+    def match(self) -> bool:
+        """Whether the best stamp's similarity reaches ``threshold``."""
+        return self.best is not None and float(self.similarity[self.best]) >= self.threshold
+
+    def as_dict(self) -> dict:
+        """``{"stamps" (+ similarity), "best", "best_similarity", "match", "threshold",
+        "pages"}``."""
+        best = self.best
+        return {"stamps": [{**s.as_dict(), "similarity": round(float(v), 4)}
+                           for s, v in zip(self.found.stamps, self.similarity)],
+                "best": best,
+                "best_similarity": None if best is None else round(float(
+                    self.similarity[best]), 4),
+                "match": self.match, "threshold": self.threshold,
+                "pages": self.found.as_dict()["pages"]}
+
+    def files(self, stem: str) -> list[tuple[str, bytes]]:
+        """No files besides the JSON."""
+        return []
+
+
+def run_compare(documents, options: CompareOptions, ctx: Context) -> CompareResult:
+    """Score the stamps of ``documents[0]`` against the reference crop ``documents[1]``."""
+    found, sims = pipeline.StampsPipeline(ctx.registry).compare(
+        documents[0].pages, documents[1].pages[0].image, min_score=options.min_score,
+        verify=options.verify_text, timings=ctx.timings, deadline=ctx.deadline)
+    return CompareResult(found, sims, options.threshold)
+
+
+_MODELS = ("stamp-det", "stamp-embed", "seal-text")
+STAMPS = register(Job(
+    name="stamps", route="/stamps", summary="stamps and seals: boxes, masks, embeddings",
+    options=StampsOptions, models=_MODELS, run=run_stamps, takes_pdf=True))
+EMBED = register(Job(
+    name="stamps-embed", route="/stamps/embed", summary="embedding of one cropped stamp",
+    options=EmbedOptions, models=("stamp-embed",), run=run_embed))
+COMPARE = register(Job(
+    name="stamps-compare", route="/stamps/compare",
+    summary="does a document carry the reference stamp?", options=CompareOptions,
+    models=_MODELS, run=run_compare, inputs=("file", "reference"), takes_pdf=True))
