@@ -2,7 +2,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"];
-// Each tab's models and option defaults come from GET /jobs (the jobs' options dataclasses),
+// Each tab's models and option defaults come from GET /capabilities (the jobs' options dataclasses),
 // so the page never holds a default of its own; the HTML values are only a fallback.
 let tab = "ocr", file = null, models = {}, jobModels = {};
 
@@ -42,7 +42,7 @@ function applyJob(job) {
 
 async function loadModels() {
   try {
-    const [jobs, list] = await Promise.all([fetch("/jobs"), fetch("/models")]);
+    const [jobs, list] = await Promise.all([fetch("/capabilities"), fetch("/models")]);
     (await jobs.json()).jobs.forEach(applyJob);
     (await list.json()).models.forEach((m) => { models[m.name] = m; });
   } catch (e) { /* the page still works; status is shown when known */ }

@@ -1,5 +1,5 @@
 """The job contract (api.jobs): each job's options declared once and equal in the OpenAPI
-spec, the CLI and GET /jobs; option parsing; a new job shows up in the CLI and the job
+spec, the CLI and GET /capabilities; option parsing; a new job shows up in the CLI and the job
 list by registering it."""
 
 from __future__ import annotations
@@ -140,13 +140,13 @@ def test_a_registered_job_appears_in_the_cli_and_the_job_list(client):
     try:
         args = cli.parser().parse_args(["echo", "a.png", "--times", "3"])
         assert parse_options(job.options, vars(args)).times == 3
-        listed = {j["name"]: j for j in client.get("/jobs").json()["jobs"]}
+        listed = {j["name"]: j for j in client.get("/capabilities").json()["jobs"]}
         assert listed["echo"]["options"] == [{"name": "times", "type": "int", "default": 2,
                                               "required": False, "minimum": 1, "maximum": 5,
                                               "help": "how often"}]
     finally:
         unregister("echo")
-    assert "echo" not in {j["name"] for j in client.get("/jobs").json()["jobs"]}
+    assert "echo" not in {j["name"] for j in client.get("/capabilities").json()["jobs"]}
 
 
 def test_the_benchmark_has_a_request_for_every_single_input_job():
@@ -161,7 +161,7 @@ def test_the_benchmark_has_a_request_for_every_single_input_job():
 
 
 def test_job_list_endpoint_describes_every_job(client):
-    jobs = client.get("/jobs").json()["jobs"]
+    jobs = client.get("/capabilities").json()["jobs"]
     assert [j["name"] for j in jobs] == NAMES
     stamps = next(j for j in jobs if j["name"] == "stamps")
     assert stamps["takes_pdf"] and "stamp-det" in stamps["models"]

@@ -26,7 +26,7 @@ def ready():
                           "optional_missing": optional}, 503 if missing else 200)
 
 
-def jobs():
+def capabilities():
     """Every job with its route, inputs, models and options (:data:`api.jobs.JOBS`)."""
     from ..jobs import JOBS
 

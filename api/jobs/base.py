@@ -147,7 +147,7 @@ class Job:
 
     def describe(self) -> dict:
         """The job as JSON: name, route, summary, inputs, models and each option's default
-        and bounds (``GET /jobs``)."""
+        and bounds (``GET /capabilities``)."""
         opts = []
         for f in dataclasses.fields(self.options):
             meta = f.metadata
