@@ -52,12 +52,12 @@ def test_jpeg_decodes_to_rgb(settings):
                                  "data/eval/stamps/staver_image_2.png",
                                  "models/testdata/photo_elephant.jpg"])
 def test_opencv_fast_path_gives_pillows_pixels(settings, monkeypatch, rel):
-    """Plain JPEG/PNG go through OpenCV (api.inputs._fast_decode); the pixels must be the
+    """Plain JPEG/PNG go through OpenCV (api.inputs.decode._fast_decode); the pixels must be the
     ones Pillow's full path gives."""
     data = shared(rel).read_bytes()
-    assert inputs._fast_decode(data, sniff(data), Image.open(io.BytesIO(data))) is not None
+    assert inputs.decode._fast_decode(data, sniff(data), Image.open(io.BytesIO(data))) is not None
     fast = decode_image(data, settings)
-    monkeypatch.setattr(inputs, "_fast_decode", lambda *args: None)
+    monkeypatch.setattr(inputs.decode, "_fast_decode", lambda *args: None)
     slow = decode_image(data, settings)
     assert fast.shape == slow.shape and fast.dtype == np.uint8
     assert np.array_equal(fast, slow)

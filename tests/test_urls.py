@@ -10,6 +10,7 @@ import time
 import pytest
 
 from api import inputs
+from api.problems import BadRequest
 
 from .conftest import shared
 from .test_api import assert_problem
@@ -121,9 +122,9 @@ def test_redirect_to_internal_host_is_refused(make_client, origin, inner, monkey
     url, handler = origin
     inner_url, inner_handler = inner
     handler.redirect_to = inner_url + "/page.png"
-    real = inputs._address_allowed
+    real = inputs.remote._address_allowed
     public = ipaddress.ip_address("127.0.0.1")
-    monkeypatch.setattr(inputs, "_address_allowed",
+    monkeypatch.setattr(inputs.remote, "_address_allowed",
                         lambda ip, allow_private: ip == public or real(ip, allow_private))
     c = make_client()
     assert_problem(c.post("/ocr", json={"image_url": url + "/redirect"}), 400)
@@ -166,7 +167,7 @@ def test_urls_can_be_disabled(make_client):
     ("fd00::1", False), ("2606:4700::1111", True),
 ])
 def test_address_policy(address, allowed):
-    assert inputs._address_allowed(ipaddress.ip_address(address), False) is allowed
+    assert inputs.remote._address_allowed(ipaddress.ip_address(address), False) is allowed
 
 
 @pytest.mark.parametrize("address", [
@@ -186,7 +187,7 @@ def test_ipv6_forms_that_embed_ipv4_are_refused(monkeypatch, address):
         return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    with pytest.raises(inputs.BadRequest, match="IPv4-embedding"):
+    with pytest.raises(BadRequest, match="IPv4-embedding"):
         inputs.resolve_public("images.example", 443, allow_private=False)
 
 
