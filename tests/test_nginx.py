@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -154,29 +155,17 @@ def _cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def test_past_deadline_504_problem_and_worker_recycled():
-    """The time limit, both ways, through Nginx with one worker and a 4 s request deadline
-    (so Nginx waits 9 s and harakiri fires at 14 s):
+def _deadline_service(root: str, env: dict, nginx_env: dict):
+    """uWSGI with ``env`` behind an Nginx rendered from ``nginx_env``: yields ``(port,
+    worker_pid(), wait_for_new_worker(old))``."""
+    sock = env["PRISM_SOCKET"]
 
-    - soft: OCR of a 3300-px page takes far over 4 s; Prism answers its own 504 problem+json
-      and the worker is replaced after answering;
-    - hard: a worker stuck mid-request (SIGSTOP stands in for native code that never returns)
-      gets Nginx's 504 problem+json, harakiri kills it, a new worker answers the next request.
-    """
-    import signal
-    import threading
-
-    root = tempfile.mkdtemp(prefix="prism-timeout-")
-    os.chmod(root, 0o755)
-    page = (SHARED / "data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
-    line = "data/eval/ocr/rapidocr_en_rec.jpg"
-    sock = os.path.join(root, "uwsgi.sock")
-    env = {"PRISM_SOCKET": sock, "PRISM_PROCESSES": "1", "PRISM_REQUEST_TIMEOUT_S": "4",
-           "PRISM_HARAKIRI_S": "1"}
-    try:
+    @contextlib.contextmanager
+    def service():
         with running(env, log_path=os.path.join(root, "uwsgi.log")):
             port = free_port()
-            proc = start_nginx(root, render(Settings.from_env(env), f"127.0.0.1:{port}", sock), port)
+            proc = start_nginx(root, render(Settings.from_env(nginx_env), f"127.0.0.1:{port}",
+                                            sock), port)
 
             def worker_pid() -> int:
                 return json.loads(request(port, "GET", "/health")[2])["pid"]
@@ -193,40 +182,76 @@ def test_past_deadline_504_problem_and_worker_recycled():
                 raise AssertionError(f"worker {old} was not replaced")
 
             try:
-                body, headers = multipart({"lang": "en"}, "page.png", page)
-                # soft deadline: Prism's own 504, then the worker is recycled
-                first = worker_pid()
-                status, rh, raw = request(port, "POST", "/ocr", body, headers)
-                assert status == 504 and rh["content-type"].startswith("application/problem+json")
-                assert "4 s" in json.loads(raw)["detail"]
-                second = wait_for_new_worker(first)
-
-                # hard limit: the worker hangs mid-request
-                result = {}
-                thread = threading.Thread(target=lambda: result.update(
-                    zip(("status", "headers", "raw", "t"),
-                        (*request(port, "POST", "/ocr", body, headers), time.monotonic()))))
-                start_cpu, started = _cpu_seconds(second), time.monotonic()
-                thread.start()
-                while _cpu_seconds(second) - start_cpu < 0.3:  # 0.3 s of CPU: inside the request
-                    time.sleep(0.02)
-                os.kill(second, signal.SIGSTOP)
-                thread.join(60)
-                assert result["status"] == 504
-                assert result["headers"]["content-type"].startswith("application/problem+json")
-                assert json.loads(result["raw"])["status"] == 504
-                assert 8 < result["t"] - started < 13  # Nginx's 9 s read timeout, before harakiri
-                wait_for_new_worker(second)
-                assert "HARAKIRI" in open(os.path.join(root, "uwsgi.log")).read()
-
-                # and the new worker answers real work
-                status, _, raw = request(port, "POST", "/ocr",
-                                         *multipart({"lang": "en"}, "l.jpg", (SHARED / line).read_bytes()))
-                assert status == 200
-                assert cer(json.loads(raw)["pages"][0]["text"], TRUTH[line]["text"]) <= 0.03
+                yield port, worker_pid, wait_for_new_worker
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)
+    return service()
+
+
+def test_past_deadline_prisms_own_504_and_worker_recycled():
+    """Soft limit: OCR of a 3300-px page takes far over the 4 s request deadline; Prism
+    answers its own 504 problem+json at its next deadline check and the worker is replaced
+    after answering. Nginx (rendered for a 50 s deadline: it waits 55 s) and harakiri (60 s)
+    are set far beyond it, so how fast the machine is cannot decide which 504 comes back."""
+    root = tempfile.mkdtemp(prefix="prism-deadline-")
+    os.chmod(root, 0o755)
+    page = (SHARED / "data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
+    env = {"PRISM_SOCKET": os.path.join(root, "uwsgi.sock"), "PRISM_PROCESSES": "1",
+           "PRISM_REQUEST_TIMEOUT_S": "4", "PRISM_HARAKIRI_S": "60"}
+    try:
+        with _deadline_service(root, env, {**env, "PRISM_REQUEST_TIMEOUT_S": "50"}) as (
+                port, worker_pid, wait_for_new_worker):
+            first = worker_pid()
+            status, rh, raw = request(port, "POST", "/ocr",
+                                      *multipart({"lang": "en"}, "page.png", page))
+            assert status == 504 and rh["content-type"].startswith("application/problem+json")
+            assert "4 s" in json.loads(raw)["detail"]
+            wait_for_new_worker(first)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_stuck_worker_gets_nginxs_504_and_harakiri():
+    """Hard limit, through Nginx with one worker and a 4 s request deadline (so Nginx waits
+    9 s and harakiri fires at 14 s): a worker stuck mid-request (SIGSTOP stands in for
+    native code that never returns) gets Nginx's 504 problem+json, harakiri kills it, a new
+    worker answers the next request. A stopped worker answers nothing, whatever the speed."""
+    import signal
+    import threading
+
+    root = tempfile.mkdtemp(prefix="prism-timeout-")
+    os.chmod(root, 0o755)
+    page = (SHARED / "data/eval/ocr/tesseract_unlv_8087_054.3B.png").read_bytes()
+    line = "data/eval/ocr/rapidocr_en_rec.jpg"
+    env = {"PRISM_SOCKET": os.path.join(root, "uwsgi.sock"), "PRISM_PROCESSES": "1",
+           "PRISM_REQUEST_TIMEOUT_S": "4", "PRISM_HARAKIRI_S": "1"}
+    try:
+        with _deadline_service(root, env, env) as (port, worker_pid, wait_for_new_worker):
+            body, headers = multipart({"lang": "en"}, "page.png", page)
+            second = worker_pid()
+            result = {}
+            thread = threading.Thread(target=lambda: result.update(
+                zip(("status", "headers", "raw", "t"),
+                    (*request(port, "POST", "/ocr", body, headers), time.monotonic()))))
+            start_cpu, started = _cpu_seconds(second), time.monotonic()
+            thread.start()
+            while _cpu_seconds(second) - start_cpu < 0.3:  # 0.3 s of CPU: inside the request
+                time.sleep(0.02)
+            os.kill(second, signal.SIGSTOP)
+            thread.join(60)
+            assert result["status"] == 504
+            assert result["headers"]["content-type"].startswith("application/problem+json")
+            assert json.loads(result["raw"])["status"] == 504
+            assert 8 < result["t"] - started < 13  # Nginx's 9 s read timeout, before harakiri
+            wait_for_new_worker(second)
+            assert "HARAKIRI" in open(os.path.join(root, "uwsgi.log")).read()
+
+            # and the new worker answers real work
+            status, _, raw = request(port, "POST", "/ocr",
+                                     *multipart({"lang": "en"}, "l.jpg", (SHARED / line).read_bytes()))
+            assert status == 200
+            assert cer(json.loads(raw)["pages"][0]["text"], TRUTH[line]["text"]) <= 0.03
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
