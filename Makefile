@@ -13,7 +13,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum \
 	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 
-.PHONY: install system deps models run test bench load eval train-stamps train-ocr-ko lock clean
+.PHONY: install system deps models run test test-fast bench load eval train-stamps train-ocr-ko lock clean
 
 install: deps models
 
@@ -40,6 +40,12 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q tests
+
+# The quick loop while editing: job contract, docs, input decoding and the URL guard
+# (no model inference beyond one small recogniser load; well under a minute).
+test-fast: deps
+	$(BIN)/python -m pytest -q tests/test_jobs.py tests/test_docs.py tests/test_inputs.py \
+		tests/test_urls.py
 
 bench: install
 	$(BIN)/python bench/bench.py

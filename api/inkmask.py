@@ -27,7 +27,7 @@ the box and keeps the stamp's own ink:
 
 This is classical image processing in the spirit of the colour-threshold seal removal
 PaddleOCR's users apply before OCR; the thresholds were set on the development scans
-(``../shared/data/eval/stamps``, StaVer and mullevik pages), see README "Stamps". No Flask,
+(``../shared/data/eval/stamps``, StaVer and mullevik pages), see docs/jobs/stamps.md. No Flask,
 no model.
 """
 

@@ -1,7 +1,7 @@
 """Typed service settings read from ``PRISM_*`` environment variables.
 
 Every setting has a documented default so the service starts with no configuration at all
-(``make run``). ``python -m api.settings`` prints the table that the README carries.
+(``make run``). ``python -m api.settings`` prints the table that docs/configuration.md carries.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _parse(type_name, raw: str, name: str):
 
 
 def settings_table() -> str:
-    """The Markdown table of every setting, its default and meaning (for the README)."""
+    """The Markdown table of every setting, its default and meaning (docs/configuration.md)."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in dataclasses.fields(Settings):
         default = f.default

@@ -101,5 +101,5 @@ SPEC = ModelSpec(
     input_size="det: longest side 960–1600 px; rec: 48 px high lines",
     memory_mb=250,
     accuracy="PaddleOCR reports PP-OCRv5/v6 server/small Hmean and rec accuracy in its docs; "
-             "Prism's measured CER is in the README",
+             "Prism's measured CER is in docs/jobs/ocr.md",
 )

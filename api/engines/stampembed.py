@@ -108,5 +108,5 @@ SPEC = ModelSpec(
     labels=(),
     input_size="224×224 grey, letterboxed on white",
     memory_mb=60,
-    accuracy="ImageNet top-1 75.1 % (TF reference); Stamp2vec split: see README",
+    accuracy="ImageNet top-1 75.1 % (TF reference); Stamp2vec split: see docs/jobs/stamps.md",
 )

@@ -22,7 +22,7 @@ from .base import Deadline, Timings
 
 #: Cosine similarity above which two crops are reported as the same stamp (``match``).
 #: Measured on the hand-labelled eval crops: one physical stamp on StaVer's five scans gives
-#: 0.85–0.96, different stamps of the eval set at most 0.70; see README "Stamps".
+#: 0.85–0.96, different stamps of the eval set at most 0.70; see docs/jobs/stamps.md.
 MATCH_THRESHOLD = 0.8
 #: Whether the seal text check runs by default (``verify_text``); see :meth:`StampsPipeline.verify`.
 VERIFY_TEXT = False
@@ -99,7 +99,7 @@ class StampsPipeline:
         Each box, widened by :data:`VERIFY_MARGIN`, goes through the seal text detector
         (``seal-text``, 70–100 ms a box on 2 cores); a box without any text region is not a
         stamp (a signature, a scribble, a bare emblem logo). Measured on real scans, see
-        README "Stamps". ``deadline`` is checked before each box.
+        docs/jobs/stamps.md. ``deadline`` is checked before each box.
         """
         checker = self.registry.get(sealtext.SPEC)
         deadline = deadline or Deadline()
