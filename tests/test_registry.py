@@ -100,3 +100,16 @@ def test_onnx_sessions_are_cpu_with_sized_threads(registry, settings):
         session = part.session.session
         assert session.get_providers() == ["CPUExecutionProvider"]
         assert session.get_session_options().intra_op_num_threads == settings.intra_op_threads
+
+
+def test_onnx_engines_share_one_base_with_cpu_sessions(registry, settings):
+    from api.engines.onnx import OnnxEngine
+
+    for name in ("ocr-ko-rec", "stamp-det", "seal-text", "layout-cdla", "detect-yolox-nano",
+                 "matte-isnet", "stamp-embed"):
+        engine = registry.get(name)
+        assert isinstance(engine, OnnxEngine), name
+        assert engine.session.get_providers() == ["CPUExecutionProvider"]
+        assert engine.session.get_session_options().intra_op_num_threads == \
+            settings.intra_op_threads
+        assert engine.input_names, name

@@ -10,14 +10,13 @@ Input: RGB resized to size², ``(x − 128) / 256``; output ``output`` ``[1, 1, 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..registry import ModelSpec
-from .onnx import cpu_session
+from .onnx import OnnxEngine
 
 MODEL = "cut/isnet_fp16.onnx"
 EXPORT_SIZE = 1024
@@ -54,21 +53,19 @@ def resized_model(path: Path, size: int) -> bytes:
     return model.SerializeToString()
 
 
-class IsnetEngine:
+class IsnetEngine(OnnxEngine):
     """ISNet matte at ``size`` px. Args: ``path`` model; ``threads`` ORT threads."""
 
     def __init__(self, path: Path, threads: int, size: int = 512):
         self.size = size
-        self.session = cpu_session(resized_model(path, size), threads)
-        self._lock = threading.Lock()
+        super().__init__(resized_model(path, size), threads)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Soft foreground matte of an RGB crop ``(h, w, 3)`` uint8 → float32 ``(h, w)`` 0–1."""
         h, w = image.shape[:2]
         x = cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         x = ((x.astype(np.float32) - 128.0) / 256.0).transpose(2, 0, 1)[None]
-        with self._lock:
-            matte = self.session.run(["output"], {"input": np.ascontiguousarray(x)})[0][0, 0]
+        matte = self.run(np.ascontiguousarray(x), outputs=["output"])[0][0, 0]
         return cv2.resize(matte, (w, h), interpolation=cv2.INTER_LINEAR).clip(0, 1)
 
 

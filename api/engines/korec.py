@@ -23,7 +23,6 @@ training recipe trains on the stitched form.
 from __future__ import annotations
 
 import math
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..registry import ModelSpec
-from .onnx import cpu_session
+from .onnx import OnnxEngine
 
 MODEL, CHARSET = "ocr-ko/ocr_ko_rec.onnx", "ocr-ko/charset.txt"
 HEIGHT = 48
@@ -183,7 +182,7 @@ def ctc_decode(probs: np.ndarray, chars: tuple[str, ...]) -> list[tuple[str, flo
     return out
 
 
-class KoreanRecognizer:
+class KoreanRecognizer(OnnxEngine):
     """The ONNX recogniser with its charset.
 
     Args: ``model`` path of ``ocr_ko_rec.onnx`` (input ``x`` ``[N, 3, 48, W]``, output
@@ -194,17 +193,14 @@ class KoreanRecognizer:
 
     def __init__(self, model: Path, charset_path: Path, threads: int):
         self.chars = read_charset(charset_path)
-        self._session = cpu_session(model, threads)
-        classes = self._session.get_outputs()[0].shape[-1]
+        super().__init__(model, threads)
+        classes = self.session.get_outputs()[0].shape[-1]
         if isinstance(classes, int) and classes != len(self.chars) + 1:
             raise ValueError(f"{model}: {classes} classes, charset has {len(self.chars)} + blank")
-        self._input = self._session.get_inputs()[0].name
-        self._lock = threading.Lock()
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Run the network on a :func:`preprocess` batch; returns float32 probabilities."""
-        with self._lock:
-            return self._session.run(None, {self._input: batch})[0]
+        return self.run(batch)[0]
 
     def recognize(self, crops_rgb: list[np.ndarray], batch: int = 16) -> list[tuple[str, float]]:
         """Read line crops (``(h, w, 3)`` uint8 RGB); two-row crops as :func:`read_with_rows`

@@ -10,7 +10,6 @@ decoded from cell centres and NMS-ed per class (the PicoDet post-process).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..registry import ModelSpec
 from ..vision import clip_boxes, imagenet_normalise, nms
-from .onnx import cpu_session
+from .onnx import OnnxEngine
 
 MODEL = "extract/layout_cdla.onnx"
 CLASSES = ("text", "title", "figure", "figure_caption", "table", "table_caption", "header",
@@ -27,12 +26,11 @@ INPUT_HW = (800, 608)
 STRIDES = (8, 16, 32, 64)
 
 
-class LayoutEngine:
+class LayoutEngine(OnnxEngine):
     """PicoDet layout detector. Args: ``path`` model file; ``threads`` ORT threads."""
 
     def __init__(self, path: Path, threads: int):
-        self.session = cpu_session(path, threads)
-        self._lock = threading.Lock()
+        super().__init__(path, threads)
         outputs = self.session.get_outputs()
         half = len(outputs) // 2
         self._score_names = [o.name for o in outputs[:half]]
@@ -48,8 +46,7 @@ class LayoutEngine:
 
     def infer(self, tensor: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Run the network; returns per-stride score and box-distribution arrays."""
-        with self._lock:
-            out = self.session.run(self._score_names + self._box_names, {"image": tensor})
+        out = self.run(tensor, outputs=self._score_names + self._box_names)
         half = len(out) // 2
         return out[:half], out[half:]
 

@@ -16,7 +16,6 @@ Detection with Differentiable Binarization", 2020) keeps a box: pixels over
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
@@ -24,7 +23,7 @@ import numpy as np
 
 from ..registry import ModelSpec
 from ..vision import imagenet_normalise
-from .onnx import cpu_session
+from .onnx import OnnxEngine
 
 MODEL = "stamps/pp-ocrv4_mobile_seal_det.onnx"
 #: pixels: the crop's shorter side is resized to this. On Stamp2vec's real stamp crops (none
@@ -64,20 +63,17 @@ def count_regions(prob: np.ndarray, min_px: float = MIN_REGION_PX) -> int:
     return int(keep.sum())
 
 
-class SealTextDetector:
+class SealTextDetector(OnnxEngine):
     """ONNX Runtime wrapper. Args: ``path`` model; ``threads`` ORT intra-op threads. One lock
     serialises ``run`` on the shared session."""
 
     def __init__(self, path: Path | bytes, threads: int):
-        self.session = cpu_session(path, threads)
-        self._lock = threading.Lock()
-        self._input = self.session.get_inputs()[0].name
+        super().__init__(path, threads)
 
     def probability(self, crop: np.ndarray) -> np.ndarray:
         """RGB uint8 crop → ``(h, w)`` float32 text probability map (network resolution)."""
         x = preprocess(crop)
-        with self._lock:
-            return self.session.run(None, {self._input: x})[0][0, 0]
+        return self.run(x)[0][0, 0]
 
     def text_regions(self, crop: np.ndarray) -> int:
         """Number of text regions found in an RGB ``(H, W, 3)`` uint8 crop."""

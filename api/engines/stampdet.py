@@ -17,7 +17,6 @@ probability 0–1; score = objectness × class probability.
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 
 from ..registry import ModelSpec
 from ..vision import clip_boxes, letterbox, nms
-from .onnx import cpu_session
+from .onnx import OnnxEngine
 from .yolox import decode_boxes, grids
 
 MODEL = "stamps/stamp_det.onnx"
@@ -90,22 +89,19 @@ def _side(anchors: int) -> int:
     return cells * 8
 
 
-class StampDetector:
+class StampDetector(OnnxEngine):
     """ONNX Runtime wrapper of the stamp detector. Args: ``path`` model; ``threads`` ORT
     intra-op threads. One lock serialises ``run`` on the shared session. ``input_size`` is
     the model's letterbox side in pixels, read from its ``images`` input."""
 
     def __init__(self, path: Path | bytes, threads: int):
-        self.session = cpu_session(path, threads)
-        self._lock = threading.Lock()
-        self._input = self.session.get_inputs()[0].name
+        super().__init__(path, threads)
         side = self.session.get_inputs()[0].shape[-1]
         self.input_size = side if isinstance(side, int) else INPUT_SIZE
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
         """``[1, 3, S, S]`` float32 → ``[A, 6]`` float32 (see the module docstring)."""
-        with self._lock:
-            return self.session.run(None, {self._input: tensor})[0][0]
+        return self.run(tensor)[0][0]
 
     def __call__(self, image: np.ndarray, min_score: float = MIN_SCORE):
         """Detect stamps in an RGB ``(H, W, 3)`` uint8 page; see :func:`decode`."""

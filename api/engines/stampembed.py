@@ -13,13 +13,13 @@ Runtime on a graph exported from the torch model at load time.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..registry import ModelSpec
+from .onnx import OnnxEngine
 
 WEIGHTS = "stamps/efficientnet-lite0-57934424.pth"
 INPUT_SIZE = 224
@@ -46,7 +46,7 @@ def preprocess(crop: np.ndarray) -> np.ndarray:
     return np.repeat(x3[None], 3, 0)
 
 
-class StampEmbedder:
+class StampEmbedder(OnnxEngine):
     """EfficientNet-Lite0 feature extractor, run by ONNX Runtime.
 
     Args: ``weights`` path of the ImageNet state dict; ``threads`` ORT intra-op threads. At
@@ -63,7 +63,6 @@ class StampEmbedder:
         import torch
         from efficientnet_lite_pytorch import EfficientNet
 
-        from .onnx import cpu_session
 
         class _Features(torch.nn.Module):
             def __init__(self, net):
@@ -81,8 +80,7 @@ class StampEmbedder:
                               input_names=["image"], output_names=["features"],
                               dynamic_axes={"image": {0: "n"}, "features": {0: "n"}},
                               opset_version=17, dynamo=False)
-        self.session = cpu_session(buf.getvalue(), threads)
-        self._lock = threading.Lock()
+        super().__init__(buf.getvalue(), threads)
 
     def embed(self, crops: list[np.ndarray], batch: int = 16) -> np.ndarray:
         """RGB uint8 crops → ``(N, 1280)`` float32 unit-length embeddings (0 crops → ``(0, 1280)``)."""
@@ -91,8 +89,7 @@ class StampEmbedder:
         out = []
         for start in range(0, len(crops), batch):
             x = np.stack([preprocess(c) for c in crops[start:start + batch]]).astype(np.float32)
-            with self._lock:
-                out.append(self.session.run(["features"], {"image": x})[0])
+            out.append(self.run(x, outputs=["features"])[0])
         emb = np.concatenate(out).astype(np.float32)
         return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 

@@ -8,14 +8,13 @@ probabilities; score = objectness × class probability, class-wise NMS (YOLOX de
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from ..registry import ModelSpec
 from ..vision import clip_boxes, letterbox, nms
-from .onnx import cpu_session
+from .onnx import OnnxEngine
 
 MODEL = "cut/yolox_nano.onnx"
 INPUT = 416
@@ -54,12 +53,11 @@ def decode_boxes(out: np.ndarray, grid: np.ndarray, stride: np.ndarray,
     return np.concatenate([xy - wh / 2, xy + wh / 2], 1) / scale
 
 
-class YoloxEngine:
+class YoloxEngine(OnnxEngine):
     """YOLOX-Nano. Args: ``path`` model file; ``threads`` ORT threads."""
 
     def __init__(self, path: Path, threads: int):
-        self.session = cpu_session(path, threads)
-        self._lock = threading.Lock()
+        super().__init__(path, threads)
         self._grid, self._stride = grids(INPUT)
 
     def __call__(self, image: np.ndarray, min_score: float = 0.3, iou: float = 0.45,
@@ -74,8 +72,7 @@ class YoloxEngine:
         """
         canvas, scale = letterbox(image[:, :, ::-1], INPUT)  # the model takes BGR
         x = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
-        with self._lock:
-            out = self.session.run(None, {"images": x})[0][0]
+        out = self.run(x)[0][0]
         boxes = decode_boxes(out, self._grid, self._stride, scale)
         h, w = image.shape[:2]
         clip_boxes(boxes, w, h)
