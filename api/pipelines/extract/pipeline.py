@@ -1,0 +1,85 @@
+"""The extract pipeline on one page: layout model → refinement → PDF hints → sorted items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ...engines import layout, ppocr
+from ...engines.layout import CLASSES
+from ...registry import Registry
+from ...vision import ink_mask
+from ..base import Deadline, Detection, Timings
+from .refine import RefineParams, apply_hints, refine
+
+TARGETS = ("figure", "table", "equation")
+#: Layout score from which a region is reported (the job default).
+MIN_SCORE = 0.5
+
+
+@dataclass
+class ExtractPage:
+    """Items found on one page (``page`` 1-based; width/height pixels); each item's ``cls``
+    is one of :data:`TARGETS`."""
+
+    page: int
+    width: int
+    height: int
+    items: list[Detection] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """``{"page", "width", "height", "items": [Detection.as_dict()]}``."""
+        return {"page": self.page, "width": self.width, "height": self.height,
+                "items": [item.as_dict() for item in self.items]}
+
+
+class ExtractPipeline:
+    """Find figures, tables and equations on one RGB page.
+
+    Args: ``registry`` provides ``layout-cdla`` and (for graphics evidence) ``ocr-ppocrv6``;
+    ``params`` the refinement's thresholds. Raises :class:`~api.problems.ModelUnavailable`
+    (503) and :class:`~api.problems.GatewayTimeout` (504).
+    """
+
+    def __init__(self, registry: Registry, params: RefineParams = RefineParams()):
+        self.registry = registry
+        self.params = params
+
+    def _text_mask(self, image: np.ndarray):
+        """``box -> (H, W) bool``: filled text-line quads (PP-OCR detector) inside ``box``."""
+        def mask_of(box: list[float]) -> np.ndarray:
+            x1, y1, x2, y2 = (int(v) for v in box)
+            crop = np.ascontiguousarray(image[y1:y2, x1:x2, ::-1])
+            quads, _ = self.registry.get(ppocr.SPEC).detect(crop, max_side=1280)
+            mask = np.zeros(image.shape[:2], np.uint8)
+            for q in quads:
+                cv2.fillPoly(mask, [np.round(q + [x1, y1]).astype(np.int32)], 1)
+            return mask.astype(bool)
+        return mask_of
+
+    def __call__(self, image: np.ndarray, *, page: int = 1, classes=TARGETS,
+                 min_score: float = MIN_SCORE, hints: list[tuple[str, list[float]]] | None = None,
+                 timings: Timings | None = None,
+                 deadline: Deadline | None = None) -> ExtractPage:
+        """Extract items from ``image`` (``(H, W, 3)`` uint8 RGB).
+
+        ``hints`` are ``(class, xyxy pixels)`` boxes known from a born-digital PDF.
+        Returns items of the requested ``classes`` sorted top-to-bottom, left-to-right.
+        """
+        timings = timings or Timings()
+        deadline = deadline or Deadline(None)
+        h, w = image.shape[:2]
+        with timings.stage("layout"):
+            boxes, scores, ids = self.registry.get(layout.SPEC)(image, min_score=min_score)
+        items = [Detection(CLASSES[c], float(s), [float(v) for v in b])
+                 for b, s, c in zip(boxes, scores, ids) if CLASSES[c] in TARGETS]
+        deadline.check()
+        with timings.stage("refine"):
+            ink = ink_mask(image)
+            items = refine(items, ink, self._text_mask(image), self.params, deadline)
+            items = apply_hints(items, hints or [], ink, self.params)
+        items = [i for i in items if i.cls in classes]
+        items.sort(key=lambda i: (round(i.box[1] / max(1, 0.02 * h)), i.box[0]))
+        return ExtractPage(page=page, width=w, height=h, items=items)
