@@ -20,9 +20,10 @@ MODEL_DIR = REPO_ROOT / "models" / "ocr-ko"
 #: Signboard crops read to the issue's target (CER ≤ 0.10); before ocr-ko-rec both came back
 #: as "B늘곰Eob" / "Ie 10 분 = 6 17" or empty.
 SCENE = ["data/eval/ocr/greengarnets_2.jpg", "data/eval/ocr/greengarnets_5.jpg"]
-#: Not yet at the target: a curved 3-D sign ("터울대억" for 서울대역, read whole: the detector
-#: splits it) and a faded 48-px word ("바랑으로" for 바탕으로). Held at what is read now.
-SCENE_HARD = {"data/eval/ocr/greengarnets_0.jpg": 0.5,
+#: Not yet at the target: a curved 3-D sign ("p울대역" for 서울대역, read whole: the detector
+#: splits it; the first model read "터울대억") and a faded 48-px word ("바랑으로" for
+#: 바탕으로). Held at what is read now.
+SCENE_HARD = {"data/eval/ocr/greengarnets_0.jpg": 0.25,
               "data/eval/ocr/paddleocr_korean_word_1.jpg": 0.25}
 DOCUMENT_LINES = ["data/eval/ocr/tesseract_kor_line_048.png",
                   "data/eval/ocr/tesseract_kor_line_064.png",
@@ -163,7 +164,7 @@ def test_harder_scene_crops_are_read_as_korean(client, rel):
     r = client.post("/ocr", files={"file": ("s.jpg", (SHARED / rel).read_bytes())},
                     data={"lang": "auto"})
     page = r.json()["pages"][0]
-    assert "\uac00" <= page["text"][0] <= "\ud7a3", page["text"]
+    assert sum("\uac00" <= c <= "\ud7a3" for c in page["text"]) >= 3, page["text"]
     assert cer(page["text"], TRUTH[rel]["text"]) <= SCENE_HARD[rel], page["text"]
 
 
