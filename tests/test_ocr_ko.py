@@ -120,6 +120,21 @@ def test_hangul_skipped_by_ppocr_is_told_from_symbols_read_as_hangul():
     assert not _skipped_hangul("SEOUL", "SEOUL")  # nothing added
 
 
+def test_only_sparse_confident_lines_are_checked_for_skipped_hangul(client):
+    from api.pipelines.ocr import _sparse
+
+    assert _sparse("80", np.zeros((48, 170, 3), np.uint8))  # 서울80 read as "80"
+    assert not _sparse("To facilitate the shot type analysis", np.zeros((30, 600, 3), np.uint8))
+    from api.pipelines.ocr import SKIP_CHECK_DENSITY
+
+    # no confident line of an English page is sparse, so auto mode does not re-read it
+    page = client.post("/ocr", files={"file": ("p.png", shared(
+        "data/eval/ocr/tesseract_phototest.png").read_bytes())}, data={"lang": "en"}).json()
+    for line in page["pages"][0]["lines"]:
+        x1, y1, x2, y2 = line["box"]
+        assert len("".join(line["text"].split())) >= SKIP_CHECK_DENSITY * (x2 - x1) / (y2 - y1)
+
+
 def test_committed_model_is_verified_and_matches_its_card(registry):
     card = json.loads((MODEL_DIR / "ocr_ko_rec.json").read_text())
     assert (MODEL_DIR / "ocr_ko_rec.onnx").stat().st_size == card["bytes"] <= 20 * 2 ** 20

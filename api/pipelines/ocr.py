@@ -42,6 +42,11 @@ AUTO_LATIN_SCORE = 0.85
 #: PP-OCR reading plus Hangul (:func:`_skipped_hangul`) sends the line to the Korean readers
 #: in ``auto`` mode.
 AUTO_HANGUL_SCORE = 0.8
+#: Confident PP-OCR lines with fewer characters per unit of width/height than this are
+#: checked for skipped Hangul (:func:`_sparse`). Confident English lines of the development
+#: pages ran 1.22 and up (single digits 1.0); the second row of a plate ("무1413") 1.1. The
+#: check only costs time: :func:`_skipped_hangul` decides.
+SKIP_CHECK_DENSITY = 1.2
 RECOGNIZE_CHUNK = 64  # line crops per recognition call; the deadline is checked between calls
 #: Images with no detected text and at most this height are read as one line.
 LINE_FALLBACK_MAX_HEIGHT = 200
@@ -56,6 +61,15 @@ MIN_ORIENTATION_VOTES = 3
 #: 0.81–0.96 there with CER up to 0.25; on scene crops Tesseract scored ≤ 0.84 (wrong or
 #: empty at ≤ 0.72) and ``ocr-ko-rec`` 0.98 exact.
 TESS_TRUSTED = 0.88
+
+
+def _sparse(text: str, crop: np.ndarray) -> bool:
+    """Whether ``text`` has fewer characters than :data:`SKIP_CHECK_DENSITY` per unit of the
+    crop's width/height: Latin runs about 1.5–2 per unit and a Hangul syllable takes one whole
+    unit, so a line PP-OCR read with Hangul left out ("80" for 서울80: 0.6) is sparse while an
+    English line is not, and only sparse lines pay for the ``ocr-ko-rec`` check."""
+    h, w = crop.shape[:2]
+    return len("".join(text.split())) < SKIP_CHECK_DENSITY * w / max(1, h)
 
 
 def _skipped_hangul(latin: str, korean: str) -> bool:
@@ -245,9 +259,10 @@ class OcrPipeline:
         if lang == "auto":
             # PP-OCR has no Hangul and can skip it silently ("02" for 서울02, at 0.99):
             # ocr-ko-rec (a few ms a line) looks at the confident lines too
+            sparse = [i for i in range(len(crops)) if i not in set(todo)
+                      and _sparse(results[i][0], crops[i])]
             with timings.stage("recognize_ko"):
-                known = self._read_ko_rec(crops, [i for i in range(len(crops))
-                                                  if i not in set(todo)], deadline)
+                known = self._read_ko_rec(crops, sparse, deadline)
             todo = sorted(set(todo) | {i for i, (t, s, _) in known.items()
                                        if s >= AUTO_HANGUL_SCORE
                                        and _skipped_hangul(results[i][0], t)})
