@@ -40,18 +40,12 @@ def _inputs(paths: list[str]) -> list[Path]:
 
 
 def _run_one(job, path: Path, args, settings, registry, out: Path | None) -> dict:
-    from .inputs import Budget, load_document
     from .jobs import Context, parse_options
+    from .jobs.base import load_inputs
 
     opts = parse_options(job.options, vars(args))
-    budget = Budget.for_request(settings)
-    docs = [load_document(path.read_bytes(), path.name, settings, allow_pdf=job.takes_pdf,
-                          pages=getattr(opts, "pages", None), dpi=getattr(opts, "dpi", None),
-                          budget=budget)]
-    for part in job.inputs[1:]:
-        extra = Path(getattr(args, part))
-        docs.append(load_document(extra.read_bytes(), extra.name, settings, allow_pdf=False,
-                                  budget=budget))
+    given = [path] + [Path(getattr(args, part)) for part in job.inputs[1:]]
+    docs = load_inputs(job, opts, [[(p.name, p.read_bytes())] for p in given], settings)
     result = job.run(docs, opts, Context(registry, settings))
     if out:
         for name, data in result.files(path.stem):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import flask
 
-from ..inputs import Budget, Document, decode_base64, fetch_url, load_document
+from ..inputs import decode_base64, fetch_url
 from ..jobs import JOBS, Context, parse_options
+from ..jobs.base import load_inputs
 from ..pipelines.base import Deadline, Timings
 from ..problems import BadRequest
 from ..registry import Registry
@@ -69,22 +70,6 @@ def read_sources(body: dict | None, *, part: str = "file", base64_key: str = "im
     return [("image", fetch_url(body[url_key], settings))]
 
 
-def read_documents(body: dict | None, *, allow_pdf: bool, multiple: bool = False,
-                   pages: str | None = None, dpi: int | None = None,
-                   budget: Budget | None = None) -> list[Document]:
-    """Decode the request's image input(s) into documents.
-
-    Exactly one of: multipart ``file`` part(s), JSON ``image_base64``, JSON ``image_url``.
-    All files share one :class:`~api.inputs.Budget` of pages and megapixels. Raises 400 when
-    none or several are given, 413 past the budget (see :mod:`api.inputs` for the rest).
-    """
-    settings, _ = state()
-    budget = budget or Budget.for_request(settings)
-    return [load_document(data, name, settings, allow_pdf=allow_pdf, pages=pages, dpi=dpi,
-                          budget=budget)
-            for name, data in read_sources(body, multiple=multiple)]
-
-
 def run_job(name: str, body: dict | None):
     """Run job ``name`` (:data:`api.jobs.JOBS`) on this request: options parsed from the
     body, inputs decoded (``file`` part(s), then e.g. ``reference``: multipart part, or JSON
@@ -94,15 +79,11 @@ def run_job(name: str, body: dict | None):
     opts = parse_options(job.options, options(body))
     timer, limit = request_timings(), deadline()
     settings, registry = state()
-    budget = Budget.for_request(settings)
     with timer.stage("decode"):
-        docs = read_documents(body, allow_pdf=job.takes_pdf, multiple=job.multiple,
-                              pages=getattr(opts, "pages", None), dpi=getattr(opts, "dpi", None),
-                              budget=budget)
-        for part in job.inputs[1:]:
-            name_, data = read_sources(body, part=part, base64_key=f"{part}_base64",
-                                       url_key=f"{part}_url")[0]
-            docs.append(load_document(data, name_, settings, allow_pdf=False, budget=budget))
+        sources = [read_sources(body, multiple=job.multiple)] + [
+            read_sources(body, part=part, base64_key=f"{part}_base64", url_key=f"{part}_url")
+            for part in job.inputs[1:]]
+        docs = load_inputs(job, opts, sources, settings)
     return opts, job.run(docs, opts, Context(registry, settings, timer, limit)), timer
 
 

@@ -109,6 +109,27 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, required: tuple[st
                                 help=text)
 
 
+def load_inputs(job: "Job", options, sources: list[list[tuple[str, bytes]]],
+                settings: Settings) -> list:
+    """Decode a job's inputs: ``sources[k]`` the ``(filename, bytes)`` given for
+    ``job.inputs[k]`` (several for ``file`` when ``job.multiple``). ``file`` may be a PDF when
+    ``job.takes_pdf`` (rendered at the options' ``pages``/``dpi``), later inputs are images;
+    all share one :class:`~api.inputs.Budget`. Returns one :class:`~api.inputs.Document` per
+    source, ``file`` documents first; raises the :mod:`api.inputs` problems."""
+    from ..inputs import Budget, load_document
+
+    budget = Budget.for_request(settings)
+    docs = []
+    for k, given in enumerate(sources):
+        first = k == 0
+        docs += [load_document(data, name, settings, allow_pdf=first and job.takes_pdf,
+                               pages=getattr(options, "pages", None) if first else None,
+                               dpi=getattr(options, "dpi", None) if first else None,
+                               budget=budget)
+                 for name, data in given]
+    return docs
+
+
 def defaults(cls: type) -> dict[str, Any]:
     """``{field: default}`` of an options dataclass."""
     return {f.name: f.default for f in dataclasses.fields(cls)}

@@ -259,8 +259,9 @@ class OcrPipeline:
         if lang == "auto":
             # PP-OCR has no Hangul and can skip it silently ("02" for 서울02, at 0.99):
             # ocr-ko-rec (a few ms a line) looks at the confident lines too
-            sparse = [i for i in range(len(crops)) if i not in set(todo)
-                      and _sparse(results[i][0], crops[i])]
+            queued = set(todo)
+            sparse = [i for i in range(len(crops))
+                      if i not in queued and _sparse(results[i][0], crops[i])]
             with timings.stage("recognize_ko"):
                 known = self._read_ko_rec(crops, sparse, deadline)
             todo = sorted(set(todo) | {i for i, (t, s, _) in known.items()
