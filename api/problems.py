@@ -28,6 +28,22 @@ class BadRequest(Problem):
     status, title = 400, "Bad Request"
 
 
+class NotFound(Problem):
+    """404: no such async job (unknown, expired, or another key's)."""
+    status, title = 404, "Not Found"
+
+
+class Conflict(Problem):
+    """409: the async job is in a state that has no such answer yet (e.g. its result while
+    it runs)."""
+    status, title = 409, "Conflict"
+
+
+class TooManyRequests(Problem):
+    """429: the async job queue is full (``PRISM_MAX_QUEUED_JOBS``)."""
+    status, title = 429, "Too Many Requests"
+
+
 class PayloadTooLarge(Problem):
     """413: upload bytes, decoded pixels or PDF pages over the configured limit."""
     status, title = 413, "Payload Too Large"
@@ -46,6 +62,11 @@ class Unprocessable(Problem):
 class ModelUnavailable(Problem):
     """503: a model's files are missing or corrupt; names the model and how to install it."""
     status, title = 503, "Model Unavailable"
+
+
+class QueueUnavailable(Problem):
+    """503: the async job store (Redis) cannot be reached."""
+    status, title = 503, "Job Queue Unavailable"
 
 
 class GatewayTimeout(Problem):

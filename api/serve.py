@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .queue.embedded import daemon_args
 from .settings import REPO_ROOT, Settings
 from .worker import worker_environ
 
@@ -61,6 +62,7 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
     argv = [uwsgi, "--ini", str(REPO_ROOT / "uwsgi.ini")]
     for key, value in placeholders.items():
         argv += ["--set-ph", f"{key}={value}"]
+    argv += daemon_args(settings)  # the embedded Redis and the job workers
     if settings.socket:  # the uwsgi protocol for Nginx, readable by its www-data workers
         argv += ["--socket", settings.socket, "--chmod-socket=660"]
         if os.geteuid() == 0:  # as another user, Nginx's workers run as that user too
@@ -138,34 +140,40 @@ def running(env: dict[str, str] | None = None, timeout_s: float = 60.0,
     Args: ``env`` extra ``PRISM_*`` variables; ``front`` ``uwsgi`` (clients talk to uWSGI's
     HTTP socket) or ``nginx`` (to Nginx in front of its unix socket, as ``make run``).
     Yields the base URL (``http://127.0.0.1:P``) once ``/health`` answers there; uWSGI's log
-    goes to ``log_path`` (default: a temporary file). Raises ``RuntimeError`` (with uWSGI's
-    last output) when it exits or does not answer within ``timeout_s``. Used by tests and
-    the benchmark.
+    goes to ``log_path`` (default: a temporary file). Unless ``env`` says otherwise the
+    instance starts no job workers and keeps its embedded Redis in a temporary folder.
+    Raises ``RuntimeError`` (with uWSGI's last output) when it exits or does not answer
+    within ``timeout_s``. Used by tests and the benchmark.
     """
     port = free_port()
-    full_env = {**os.environ, **(env or {}), "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
+    var = tempfile.mkdtemp(prefix="prism-var-")  # this instance's own embedded Redis
+    full_env = {"PRISM_JOB_WORKERS": "0", "PRISM_VAR_DIR": var, **os.environ, **(env or {}),
+                "PRISM_HOST": "127.0.0.1", "PRISM_PORT": str(port)}
     settings = Settings.from_env(full_env)
     listen = ("127.0.0.1", free_port()) if front == "nginx" else None
     base = f"http://127.0.0.1:{listen[1] if listen else port}"
-    # uWSGI's log goes to a file: an unread pipe fills up and blocks the workers.
-    with (open(log_path, "w+b") if log_path else tempfile.TemporaryFile()) as log, \
-            _processes(settings, full_env, log, listen, timeout_s=timeout_s) as children:
-        uwsgi, deadline = children[0], time.monotonic() + timeout_s
-        while True:
-            if uwsgi.poll() is not None:
-                log.seek(0)
-                output = log.read().decode(errors="replace")[-3000:]
-                raise RuntimeError(f"uWSGI exited with {uwsgi.returncode}:\n{output}")
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uWSGI did not answer /health within {timeout_s:g} s")
-            time.sleep(0.3)
-        yield base
+    try:
+        # uWSGI's log goes to a file: an unread pipe fills up and blocks the workers.
+        with (open(log_path, "w+b") if log_path else tempfile.TemporaryFile()) as log, \
+                _processes(settings, full_env, log, listen, timeout_s=timeout_s) as children:
+            uwsgi, deadline = children[0], time.monotonic() + timeout_s
+            while True:
+                if uwsgi.poll() is not None:
+                    log.seek(0)
+                    output = log.read().decode(errors="replace")[-3000:]
+                    raise RuntimeError(f"uWSGI exited with {uwsgi.returncode}:\n{output}")
+                try:
+                    with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"uWSGI did not answer /health within {timeout_s:g} s")
+                time.sleep(0.3)
+            yield base
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
 
 
 def _serve_behind_nginx(settings: Settings, extra: list[str]) -> int:

@@ -107,6 +107,28 @@ class Settings:
         True, "Start uWSGI with glibc's `glibc.malloc.hugetlb=1` tunable, so large buffers "
               "(a decoded page) are mapped in 2 MB transparent huge pages where the kernel "
               "allows it: about 7 times fewer page faults, 10 ms less per A4 /stamps request.")
+    redis_url: str = _setting(
+        "", "Redis for async jobs (POST /jobs), e.g. redis://host:6379/0; empty = a private "
+            "redis-server on a unix socket under PRISM_VAR_DIR, started with the service.")
+    var_dir: str = _setting(str(REPO_ROOT / "var"),
+                            "Runtime state of the embedded Redis (socket, AOF, dump).")
+    job_workers: int = _setting(
+        1, "RQ workers the service starts beside uWSGI (0: none; run `python -m api worker` "
+           "on other machines instead).")
+    max_job_pages: int = _setting(500, "Most PDF pages one async job may process.")
+    job_chunk_pages: int = _setting(
+        8, "Pages per chunk: an async job on a longer PDF runs as chunks of this many pages "
+           "on any free worker, and its result is assembled in page order.")
+    job_timeout_s: int = _setting(3600, "Longest an async job (each chunk) may run.")
+    job_result_ttl_s: int = _setting(
+        86400, "How long a finished job's status and result are kept (then 404).")
+    max_queued_jobs: int = _setting(
+        1000, "Most async jobs queued or running at once; past it POST /jobs answers 429.")
+    job_retries: int = _setting(2, "Retries of a chunk that failed or whose worker died.")
+    job_heartbeat_s: int = _setting(
+        10, "Worker heartbeat while it runs a chunk; a chunk whose worker is silent for twice "
+            "this is retried elsewhere.")
+    job_wait_max_s: float = _setting(60.0, "Longest GET /jobs/{id}?wait=N long-poll.")
     api_keys: str = _setting(
         "", "Comma-separated keys; when set, X-API-Key must carry one (probes, page, docs open).")
     cors_origins: str = _setting("", "Comma-separated origins allowed by CORS; empty = CORS off.")
@@ -160,8 +182,9 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in dataclasses.fields(Settings):
         default = f.default
-        if f.name in ("models_dir", "model_mirror"):
-            default = {"models_dir": "models/", "model_mirror": "../shared/models"}[f.name]
+        if f.name in ("models_dir", "model_mirror", "var_dir"):
+            default = {"models_dir": "models/", "model_mirror": "../shared/models",
+                       "var_dir": "var/"}[f.name]
         rows.append(f"| `PRISM_{f.name.upper()}` | `{default}` | {f.metadata['doc']} |")
     return "\n".join(rows)
 

@@ -191,6 +191,66 @@ def _ten_page_pdf() -> bytes:
     return doc.tobytes(deflate=True)
 
 
+def _post_job(base: str, fields: dict, name: str, data: bytes) -> str:
+    import requests
+
+    r = requests.post(f"{base}/jobs", data=fields, files={"file": (name, data)}, timeout=60)
+    r.raise_for_status()
+    return r.json()["id"]
+
+
+def _follow(base: str, job_id: str) -> tuple[float | None, float]:
+    """Seconds from now to the job's first finished page and to its end (polled every
+    0.1 s)."""
+    import requests
+
+    started, first = time.monotonic(), None
+    while True:
+        status = requests.get(f"{base}/jobs/{job_id}", timeout=60).json()
+        if first is None and status["progress"]["pages_done"] > 0:
+            first = time.monotonic() - started
+        if status["status"] in ("finished", "failed", "canceled"):
+            if status["status"] != "finished":
+                raise RuntimeError(f"job {job_id} {status['status']}: {status.get('error')}")
+            return first, time.monotonic() - started
+        time.sleep(0.1)
+
+
+def jobs_table(pages: int = 100, dpi: int = 150) -> list[str]:
+    """Async jobs (``POST /jobs``) through the embedded Redis and workers of ``make run``:
+    pages per second of one ``pages``-page scanned PDF (/ocr, ``lang=en``, ``dpi``) with 1
+    and 2 workers, the enqueue → first-page latency, and a worker's first and second small
+    job (the second loads no model)."""
+    import pymupdf
+
+    from api.serve import running
+
+    ten = pymupdf.open(stream=_ten_page_pdf(), filetype="pdf")
+    doc = pymupdf.open()
+    for _ in range(pages // 10):
+        doc.insert_pdf(ten)
+    pdf = doc.tobytes(deflate=True)
+    small = (SHARED / SAMPLES["ocr"][1]).read_bytes()
+    rows = ["| workers | pages | wall s | pages/s | enqueue → first page s | first / second small job s |",
+            "|---|---|---|---|---|---|"]
+    rates = {}
+    for workers in (1, 2):
+        env = {"PRISM_JOB_WORKERS": str(workers), "PRISM_JOB_CHUNK_PAGES": "5",
+               "PRISM_ORT_THREADS": str(max(1, (os.cpu_count() or 2) // workers))}
+        with running(env, timeout_s=120) as base:
+            warm = [_follow(base, _post_job(base, {"job": "ocr", "lang": "en"}, "p.png",
+                                            small))[1] for _ in range(2 * workers)]
+            first, wall = _follow(base, _post_job(base, {"job": "ocr", "lang": "en",
+                                                         "dpi": str(dpi)}, "scan.pdf", pdf))
+        rates[workers] = pages / wall
+        rows.append(f"| {workers} | {pages} | {wall:.1f} | {pages / wall:.2f} | "
+                    f"{first:.2f} | {warm[0]:.2f} / {warm[-1]:.2f} |")
+    rows += ["", f"Scaling 1 → 2 workers: × {rates[2] / rates[1]:.2f} on this machine "
+             f"({os.cpu_count()} cores: the workers share them; on separate machines each "
+             "brings its own)."]
+    return rows
+
+
 def notes(runs: int) -> list[str]:
     """Section 3 (see the module docstring) as Markdown bullet lines (in-process figures)."""
     import io
@@ -281,7 +341,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="length of each throughput measurement")
+    parser.add_argument("--jobs-only", action="store_true",
+                        help="only the async-job table (printed, results.md untouched)")
     args = parser.parse_args()
+    if args.jobs_only:
+        print("\n".join(jobs_table()))
+        return 0
     with tempfile.TemporaryDirectory(prefix="prism-bench-") as tmp:
         models, kosmos = models_dir(Path(tmp))
         table = endpoints_table(args.runs, args.seconds, models)
@@ -301,7 +366,8 @@ def main() -> int:
         "## Cold start (one fresh worker, nothing preloaded)", "", *cold, "",
         "## Notes", "", *notes(args.runs), "",
         "## Korean line recognition (one thread, whole crop, median of runs)", "",
-        *korean_table(args.runs), ""])
+        *korean_table(args.runs), "",
+        "## Async jobs (POST /jobs, embedded Redis and workers)", "", *jobs_table(), ""])
     print(text)
     (REPO_ROOT / "bench" / "results.md").write_text(text)
     return 0

@@ -171,14 +171,16 @@ def test_job_list_endpoint_describes_every_job(client):
 
 
 def test_jobs_pipelines_and_inputs_need_no_web_framework():
-    """Model code, inputs, the registry, the jobs and the CLI import neither Flask, Connexion
-    nor Starlette: Prism's errors are its own (api.problems), mapped at the web edge."""
+    """Model code, inputs, the registry, the jobs, the async-job queue and worker and the CLI
+    import neither Flask, Connexion nor Starlette: Prism's errors are its own
+    (api.problems), mapped at the web edge."""
     import subprocess
     import sys
 
     code = ("import sys, api.jobs, api.cli, api.inputs, api.registry, api.pipelines.ocr, "
             "api.pipelines.extract, api.pipelines.cut, api.pipelines.stamps, "
-            "api.pipelines.generate_text; print(sorted({m.split('.')[0] for m in sys.modules} "
+            "api.pipelines.generate_text, api.queue.client, api.queue.tasks, "
+            "api.queue.worker; print(sorted({m.split('.')[0] for m in sys.modules} "
             "& {'flask', 'connexion', 'starlette'}))")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                          text=True, timeout=120)
@@ -194,3 +196,43 @@ def test_registry_refuses_duplicate_names_and_looks_up_by_spec(registry, setting
         Registry(ALL_SPECS + (korec.SPEC,), settings)
     engine = registry.get(korec.SPEC)
     assert isinstance(engine, korec.KoreanRecognizer) and engine is registry.get("ocr-ko-rec")
+
+
+def test_async_jobs_split_long_pdfs_into_page_chunks_and_merge_them_in_order(settings):
+    """A 19-page PDF for ``ocr`` runs as chunks of PRISM_JOB_CHUNK_PAGES pages (the
+    selection kept), whose replies merge back in page order; a job without ``merge`` or a
+    PNG mode runs whole, under the synchronous page limit; past PRISM_MAX_JOB_PAGES is 413."""
+    import pymupdf
+
+    from api.problems import PayloadTooLarge
+    from api.queue.client import plan_chunks
+
+    doc = pymupdf.open()
+    for _ in range(19):
+        doc.new_page(width=200, height=200)
+    pdf = [[("a.pdf", doc.tobytes())]]
+    s = dataclasses.replace(settings, job_chunk_pages=8, max_job_pages=30, max_pdf_pages=20)
+    ocr = JOBS["ocr"]
+    chunks, total = plan_chunks(ocr, parse_options(ocr.options, {}), pdf, s)
+    assert total == 19 and len(chunks) == 3 and chunks[0] == "1,2,3,4,5,6,7,8"
+    assert chunks[2] == "17,18,19"
+    chunks, total = plan_chunks(ocr, parse_options(ocr.options, {"pages": "2-4,9"}), pdf, s)
+    assert (chunks, total) == (["2-4,9"], 4)
+    extract = JOBS["extract"]
+    png_mode = parse_options(extract.options, {"mode": "annotated"})
+    assert plan_chunks(extract, png_mode, pdf, s) == ([None], 19)
+    with pytest.raises(PayloadTooLarge):
+        plan_chunks(extract, png_mode, pdf, dataclasses.replace(s, max_pdf_pages=10))
+    with pytest.raises(PayloadTooLarge):
+        plan_chunks(ocr, parse_options(ocr.options, {}), pdf,
+                    dataclasses.replace(s, max_job_pages=10))
+    assert plan_chunks(ocr, parse_options(ocr.options, {}), [[("a.png", b"\x89PNG")]], s) \
+        == ([None], 1)
+    bodies = [{"filename": "a.pdf", "pages": [{"page": p} for p in ps],
+               "timings_ms": {"detect": 1.5}} for ps in ([1, 2], [3], [4, 5])]
+    merged = ocr.merge(parse_options(ocr.options, {}), bodies)
+    assert [p["page"] for p in merged["pages"]] == [1, 2, 3, 4, 5]
+    assert merged["timings_ms"] == {"detect": 4.5}
+    files = [{"files": [{"filename": "a.pdf", "pages": [{"page": p}]}], "timings_ms": {}}
+             for p in (1, 2)]
+    assert extract.merge(None, files)["files"][0]["pages"] == [{"page": 1}, {"page": 2}]

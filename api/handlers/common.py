@@ -6,7 +6,7 @@ import flask
 
 from ..inputs import decode_base64, fetch_url
 from ..jobs import JOBS, Context, parse_options
-from ..jobs.base import load_inputs
+from ..jobs.base import Reply, load_inputs
 from ..pipelines.base import Deadline, Timings
 from ..problems import BadRequest
 from ..registry import Registry
@@ -87,6 +87,22 @@ def run_job(name: str, body: dict | None):
     return opts, job.run(docs, opts, Context(registry, settings, timer, limit)), timer
 
 
-def png_response(png: bytes):
-    """A PNG answer."""
-    return flask.Response(png, mimetype="image/png")
+def reply_response(reply: Reply):
+    """The Flask response of a job's :class:`~api.jobs.base.Reply`."""
+    if isinstance(reply.body, dict):
+        return json_response(reply.body)
+    headers = {"Content-Disposition": f'attachment; filename="{reply.filename}"'} \
+        if reply.filename else None
+    return flask.Response(reply.body, mimetype=reply.media_type, headers=headers)
+
+
+def answer(name: str, body: dict | None):
+    """Run job ``name`` on this request and send its reply; with ``Prefer: respond-async``
+    the job is queued instead (202, as ``POST /jobs``)."""
+    if "respond-async" in flask.request.headers.get("Prefer", "").lower():
+        from .jobs import enqueue
+
+        return enqueue(name, body)
+    opts, result, timer = run_job(name, body)
+    return reply_response(JOBS[name].respond(opts, result, timer,
+                                             flask.request.headers.get("Accept", "")))

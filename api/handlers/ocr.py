@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from .common import json_response, run_job
+from .common import answer
 
 
 def ocr(body=None, **_form):
     """OCR an image or PDF pages (see ``OcrResult`` in openapi.yaml)."""
-    _, result, timer = run_job("ocr", body)
-    return json_response({**result.as_dict(), "timings_ms": timer.as_dict()})
+    return answer("ocr", body)

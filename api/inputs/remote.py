@@ -33,27 +33,73 @@ def _address_allowed(ip: ipaddress._BaseAddress, allow_private: bool) -> bool:
                                  or ip.is_private)
 
 
-def resolve_public(host: str, port: int, allow_private: bool) -> str:
+def resolve_public(host: str, port: int, allow_private: bool, field: str = "image_url") -> str:
     """Resolve ``host`` and return an address that may be contacted.
 
     Every address the name resolves to must be allowed (public unicast, unless
-    ``allow_private``), so a name that also points inside cannot be used. Raises 400.
+    ``allow_private``), so a name that also points inside cannot be used. Raises 400
+    naming ``field``.
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise BadRequest(f"image_url host {host!r} does not resolve.")
+        raise BadRequest(f"{field} host {host!r} does not resolve.")
     addresses = []
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if not _address_allowed(ip, allow_private):
-            raise BadRequest("image_url points to a private, loopback, link-local, "
+            raise BadRequest(f"{field} points to a private, loopback, link-local, "
                              "reserved or IPv4-embedding IPv6 address; only public http(s) "
-                             "URLs are fetched.")
+                             "URLs are contacted.")
         addresses.append(str(ip))
     if not addresses:
-        raise BadRequest(f"image_url host {host!r} does not resolve.")
+        raise BadRequest(f"{field} host {host!r} does not resolve.")
     return addresses[0]
+
+
+def check_url(url: str, settings: Settings, field: str = "callback_url") -> tuple:
+    """Check an outgoing ``url`` as :func:`fetch_url` does (absolute http/https, a port,
+    every address allowed) and return ``(parts, port, address)``. Raises 400."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest(f"{field} must be an absolute http:// or https:// URL.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BadRequest(f"{field} has an invalid port.")
+    return parts, port, resolve_public(parts.hostname, port, settings.allow_private_urls,
+                                       field)
+
+
+def post_json(url: str, payload: dict, settings: Settings) -> int:
+    """POST ``payload`` as JSON to ``url`` through the same guard (checked again now, no
+    redirects followed, the ``image_url`` timeouts). Returns the HTTP status; raises 400
+    (refused) or 422 (unreachable)."""
+    import json
+
+    import urllib3
+
+    parts, port, address = check_url(url, settings)
+    timeout = urllib3.Timeout(connect=settings.url_connect_timeout_s,
+                              read=settings.url_read_timeout_s)
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False,
+                                           server_hostname=parts.hostname,
+                                           assert_hostname=parts.hostname)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    try:
+        response = pool.urlopen("POST", path, body=json.dumps(payload).encode(),
+                                headers={"Host": host_header, "User-Agent": "Prism/1.0",
+                                         "Content-Type": "application/json"},
+                                redirect=False)
+        return response.status
+    except urllib3.exceptions.HTTPError as exc:
+        raise Unprocessable(f"callback_url could not be reached ({type(exc).__name__}).")
+    finally:
+        pool.close()
 
 
 def fetch_url(url: str, settings: Settings) -> bytes:
@@ -72,14 +118,7 @@ def fetch_url(url: str, settings: Settings) -> bytes:
     started = time.monotonic()
     budget = settings.url_connect_timeout_s + settings.url_read_timeout_s
     for _ in range(settings.url_max_redirects + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadRequest("image_url must be an absolute http:// or https:// URL.")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise BadRequest("image_url has an invalid port.")
-        address = resolve_public(parts.hostname, port, settings.allow_private_urls)
+        parts, port, address = check_url(url, settings, "image_url")
         timeout = urllib3.Timeout(connect=settings.url_connect_timeout_s,
                                   read=settings.url_read_timeout_s)
         host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"

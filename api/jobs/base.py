@@ -135,15 +135,56 @@ def defaults(cls: type) -> dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(cls)}
 
 
+def _no_progress(pages: int) -> None:
+    return None
+
+
 @dataclass
 class Context:
-    """What a job runs with: the model ``registry``, the ``settings`` (limits), a stage timer
-    and the request's deadline."""
+    """What a job runs with: the model ``registry``, the ``settings`` (limits), a stage timer,
+    the request's deadline and ``progress(pages)``, called after each finished page (an
+    async job counts pages with it; it may raise to stop the job)."""
 
     registry: Registry
     settings: Settings
     timings: Timings = field(default_factory=Timings)
     deadline: Deadline = field(default_factory=Deadline)
+    progress: Callable[[int], None] = _no_progress
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A job's answer as the HTTP endpoint sends it: ``body`` (a JSON-able dict, or bytes of
+    ``media_type``) and, for a download, its ``filename``. The synchronous endpoint and an
+    async job's ``GET /jobs/{id}/result`` send the same reply."""
+
+    body: dict | bytes
+    media_type: str = "application/json"
+    filename: str | None = None
+
+
+def json_reply(result, timings: Timings) -> Reply:
+    """The default reply: ``result.as_dict()`` plus ``timings_ms``."""
+    return Reply({**result.as_dict(), "timings_ms": timings.as_dict()})
+
+
+def sum_timings(bodies: list[dict]) -> dict[str, float]:
+    """``timings_ms`` of several JSON replies added up per stage (rounded to 0.1 ms)."""
+    total: dict[str, float] = {}
+    for body in bodies:
+        for stage, ms in body.get("timings_ms", {}).items():
+            total[stage] = round(total.get(stage, 0.0) + ms, 1)
+    return total
+
+
+def png_reply(png: bytes) -> Reply:
+    """A PNG reply."""
+    return Reply(png, "image/png")
+
+
+def zip_reply(data: bytes, filename: str) -> Reply:
+    """A zip download."""
+    return Reply(data, "application/zip", filename)
 
 
 @dataclass(frozen=True)
@@ -153,7 +194,12 @@ class Job:
     ``models`` the registry names it loads; ``inputs`` the file parts it takes (``file``,
     then e.g. ``reference``); ``takes_pdf`` whether PDFs are accepted; ``multiple`` whether
     several ``file`` parts are; ``run(documents, options, ctx)`` returns its result, one
-    document per input (all ``file`` documents first when ``multiple``)."""
+    document per input (all ``file`` documents first when ``multiple``);
+    ``respond(options, result, timings, accept)`` turns it into the endpoint's
+    :class:`Reply` (``accept``: the request's Accept header). ``merge(replies)``, where
+    given, joins the JSON replies of consecutive page ranges of one PDF into the reply of
+    the whole (async jobs split long PDFs into page chunks: :mod:`api.queue`); ``None`` when
+    the reply for these options is not JSON or the job cannot be split."""
 
     name: str
     route: str
@@ -165,6 +211,9 @@ class Job:
     takes_pdf: bool = False
     multiple: bool = False
     required: tuple[str, ...] = ()
+    respond: Callable[[Any, Any, Timings, str], Reply] = \
+        lambda options, result, timings, accept: json_reply(result, timings)
+    merge: Callable[[Any, list[dict]], dict] | None = None
 
     def describe(self) -> dict:
         """The job as JSON: name, route, summary, inputs, models and each option's default

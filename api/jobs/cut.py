@@ -8,7 +8,7 @@ import numpy as np
 
 from ..pipelines import cut as pipeline
 from ..vision import encode_png
-from .base import Context, Job, option, register
+from .base import Context, Job, Reply, option, png_reply, register
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,25 @@ def run(documents, options: CutOptions, ctx: Context) -> CutResult:
     return CutResult(image, cut, options)
 
 
+def wants_png(options: CutOptions, accept: str) -> bool:
+    """``format=png``, or an Accept header that asks for ``image/png`` (or ``image/*``) and
+    not for JSON."""
+    if options.format == "png":
+        return True
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return bool({"image/png", "image/*"} & set(kinds)) and "application/json" not in kinds
+
+
+def respond(options: CutOptions, result: CutResult, timings, accept: str = "") -> Reply:
+    """The transparent PNG itself (:func:`wants_png`), else JSON with it in base64."""
+    with timings.stage("encode"):
+        if wants_png(options, accept):
+            return png_reply(result.png())
+        body = result.as_dict(with_png=True)
+    return Reply({**body, "timings_ms": timings.as_dict()})
+
+
 JOB = register(Job(
     name="cut", route="/cut", summary="named COCO objects cut out as a transparent PNG",
     options=CutOptions, models=("detect-yolox-nano", "matte-isnet"), run=run,
-    required=("objects",)))
+    required=("objects",), respond=respond))

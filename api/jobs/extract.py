@@ -13,7 +13,8 @@ from werkzeug.utils import secure_filename
 
 from ..pipelines import extract as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
-from .base import Context, Job, option, register
+from .base import Context, Job, Reply, json_reply, option, png_reply, register, sum_timings, \
+    zip_reply
 from .ocr import DPI, PAGES
 
 
@@ -120,14 +121,37 @@ class ExtractResult:
 def run(documents, options: ExtractOptions, ctx: Context) -> ExtractResult:
     """Find the regions of every page of every document."""
     extract = pipeline.ExtractPipeline(ctx.registry)
-    results = [(i, page, found) for i, doc in enumerate(documents)
-               for page, found in pipeline.extract_document(
-                   extract, doc, classes=options.classes, min_score=options.min_score,
-                   timings=ctx.timings, deadline=ctx.deadline)]
+    results = []
+    for i, doc in enumerate(documents):
+        for page, found in pipeline.extract_document(
+                extract, doc, classes=options.classes, min_score=options.min_score,
+                timings=ctx.timings, deadline=ctx.deadline):
+            results.append((i, page, found))
+            ctx.progress(1)
     return ExtractResult(list(documents), results, options)
+
+
+def respond(options: ExtractOptions, result: ExtractResult, timings, accept: str = "") -> Reply:
+    """``mode`` json → JSON; annotated → the PNG (one page) or a zip of them; zip → the
+    crops and their manifest."""
+    if options.mode == "annotated":
+        images = result.annotated()
+        if len(images) == 1:
+            return png_reply(images[0][1])
+        return zip_reply(zip_bytes(images), "annotated.zip")
+    if options.mode == "zip":
+        return zip_reply(result.crops_zip(), "extract.zip")
+    return json_reply(result, timings)
+
+
+def merge(options: ExtractOptions, bodies: list[dict]) -> dict:
+    """The JSON of one PDF from the JSON of its consecutive page ranges."""
+    first = bodies[0]["files"][0]
+    pages = [page for body in bodies for page in body["files"][0]["pages"]]
+    return {"files": [{**first, "pages": pages}], "timings_ms": sum_timings(bodies)}
 
 
 JOB = register(Job(
     name="extract", route="/extract", summary="figures, tables and equations",
     options=ExtractOptions, models=("layout-cdla", "ocr-ppocrv6"), run=run,
-    takes_pdf=True, multiple=True))
+    takes_pdf=True, multiple=True, respond=respond, merge=merge))

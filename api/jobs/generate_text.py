@@ -8,7 +8,7 @@ import numpy as np
 
 from ..pipelines import generate_text as pipeline
 from ..vision import draw_boxes, encode_png
-from .base import Context, Job, option, register
+from .base import Context, Job, Reply, json_reply, option, png_reply, register
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,13 @@ def run(documents, options: GenerateTextOptions, ctx: Context) -> GenerateTextRe
     return GenerateTextResult(image, text)
 
 
+def respond(options: GenerateTextOptions, result, timings, accept: str = "") -> Reply:
+    """``mode`` json → the caption JSON; annotated → the image with its grounded phrases."""
+    if options.mode == "annotated":
+        return png_reply(result.annotated_png())
+    return json_reply(result, timings)
+
+
 JOB = register(Job(
     name="generate-text", route="/generate-text", summary="grounded caption (Kosmos-2)",
-    options=GenerateTextOptions, models=("caption-kosmos2",), run=run))
+    options=GenerateTextOptions, models=("caption-kosmos2",), run=run, respond=respond))

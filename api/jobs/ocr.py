@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..pipelines import ocr as pipeline
-from .base import Context, Job, option, register
+from .base import Context, Job, option, register, sum_timings
 
 #: Page options every job that takes PDFs has (see ``Pages`` and ``Dpi`` in openapi.yaml).
 PAGES = dict(max_length=200, help="PDF pages, 1-based, e.g. 1-3,5 (default all)")
@@ -52,10 +52,19 @@ def run(documents, options: OcrOptions, ctx: Context) -> OcrResult:
         pages.append((ocr(page.image, page=page.page, lang=options.lang,
                           min_score=options.min_score, timings=ctx.timings,
                           deadline=ctx.deadline), page.dpi))
+        ctx.progress(1)
     return OcrResult(doc.filename, pages)
+
+
+def merge(options: OcrOptions, bodies: list[dict]) -> dict:
+    """The JSON of a whole PDF from the JSON of its consecutive page ranges: pages joined in
+    order, ``timings_ms`` summed per stage."""
+    return {"filename": bodies[0]["filename"],
+            "pages": [page for body in bodies for page in body["pages"]],
+            "timings_ms": sum_timings(bodies)}
 
 
 JOB = register(Job(
     name="ocr", route="/ocr", summary="text lines, English and Korean, images and PDFs",
     options=OcrOptions, models=("ocr-ppocrv6", "ocr-ko-rec", "ocr-tesseract-kor"), run=run,
-    takes_pdf=True))
+    takes_pdf=True, merge=merge))

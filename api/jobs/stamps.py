@@ -11,7 +11,7 @@ import numpy as np
 from ..engines.stampdet import MIN_SCORE
 from ..pipelines import stamps as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
-from .base import Context, Job, option, register
+from .base import Context, Job, Reply, json_reply, option, png_reply, register
 from .ocr import DPI, PAGES
 
 _MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is a stamp "
@@ -165,9 +165,22 @@ def run_compare(documents, options: CompareOptions, ctx: Context) -> CompareResu
 
 
 _MODELS = ("stamp-det", "stamp-embed", "seal-text")
+def respond_stamps(options: StampsOptions, result: StampsResult, timings,
+                   accept: str = "") -> Reply:
+    """``mode`` json → JSON; annotated → the first page with its stamps drawn; removed → the
+    first page with the stamps' ink removed (PNGs)."""
+    if options.mode == "annotated":
+        return png_reply(result.annotated_png())
+    if options.mode == "removed":
+        with timings.stage("remove"):
+            return png_reply(result.removed_png())
+    return json_reply(result, timings)
+
+
 STAMPS = register(Job(
     name="stamps", route="/stamps", summary="stamps and seals: boxes, masks, embeddings",
-    options=StampsOptions, models=_MODELS, run=run_stamps, takes_pdf=True))
+    options=StampsOptions, models=_MODELS, run=run_stamps, takes_pdf=True,
+    respond=respond_stamps))
 EMBED = register(Job(
     name="stamps-embed", route="/stamps/embed", summary="embedding of one cropped stamp",
     options=EmbedOptions, models=("stamp-embed",), run=run_embed))
