@@ -105,6 +105,11 @@ async function run(ev) {
     });
     body = JSON.stringify(json); headers["Content-Type"] = "application/json";
   }
+  if (file && file.type === "application/pdf" && ["ocr", "extract"].includes(tab)) {
+    body.append("job", tab);  // PDFs run as background jobs: page progress, any length
+    await runJob(body);
+    return;
+  }
   $("busy").hidden = false; $("run").disabled = true;
   try {
     const r = await fetch(`/${tab}`, { method: "POST", body, headers });
@@ -116,6 +121,88 @@ async function run(ev) {
   } finally {
     $("busy").hidden = true; $("run").disabled = Boolean(availability(tab));
   }
+}
+
+// --- background jobs (POST /jobs), remembered in localStorage -------------------------------
+const JOBS_KEY = "prism.jobs";
+let currentJob = null;
+
+function rememberedJobs() {
+  try { return JSON.parse(localStorage.getItem(JOBS_KEY)) || []; } catch (e) { return []; }
+}
+
+function remember(entry) {
+  const jobs = rememberedJobs().filter((j) => j.id !== entry.id);
+  jobs.unshift(entry);
+  localStorage.setItem(JOBS_KEY, JSON.stringify(jobs.slice(0, 20)));
+  listJobs();
+}
+
+function listJobs() {
+  const jobs = rememberedJobs();
+  $("jobs").hidden = jobs.length === 0;
+  $("joblist").innerHTML = "";
+  jobs.forEach((j) => {
+    const li = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = "#"; link.textContent = `${j.job}: ${j.name}`;
+    link.addEventListener("click", (ev) => { ev.preventDefault(); followJob(j.id, j.job); });
+    li.append(link, ` ${j.status || ""} · ${new Date(j.created).toLocaleString()}`);
+    $("joblist").append(li);
+  });
+}
+
+async function runJob(body) {
+  $("run").disabled = true;
+  try {
+    const r = await fetch("/jobs", { method: "POST", body });
+    const data = await r.json();
+    if (r.status !== 202) { showError(`${data.title || r.status}: ${data.detail || ""}`); return; }
+    remember({ id: data.id, job: data.job, name: file.name, created: Date.now(), status: data.status });
+    await followJob(data.id, data.job);
+  } catch (e) {
+    showError(`The request failed: ${e.message}`);
+  } finally {
+    $("run").disabled = Boolean(availability(tab));
+  }
+}
+
+async function followJob(id, job) {
+  clearResult();
+  currentJob = id;
+  $("jobprogress").hidden = false;
+  try {
+    for (;;) {
+      const r = await fetch(`/jobs/${id}?wait=2`);
+      const s = await r.json();
+      if (!r.ok) { showError(`${s.title || r.status}: ${s.detail || ""}`); forget(id); return; }
+      const { pages_done: done, pages_total: total } = s.progress;
+      $("progress").max = Math.max(1, total); $("progress").value = done;
+      $("progresstext").textContent = s.status === "queued"
+        ? `queued (${s.position ?? 0} ahead)` : `${s.status}: page ${done} of ${total}`;
+      if (["finished", "failed", "canceled"].includes(s.status)) {
+        remember({ ...(rememberedJobs().find((j) => j.id === id) || { id, job, name: id,
+          created: Date.now() }), status: s.status });
+        if (s.status === "failed") showError(`${s.error.title}: ${s.error.detail}`);
+        if (s.status === "finished") {
+          const res = await fetch(`/jobs/${id}/result`);
+          if (res.ok && currentJob === id) {
+            if (tab !== job) selectTab(job);
+            await show(await res.json());
+          }
+        }
+        return;
+      }
+      if (currentJob !== id) return;
+    }
+  } finally {
+    if (currentJob === id) { $("jobprogress").hidden = true; currentJob = null; }
+  }
+}
+
+function forget(id) {
+  localStorage.setItem(JOBS_KEY, JSON.stringify(rememberedJobs().filter((j) => j.id !== id)));
+  listJobs();
 }
 
 function showError(msg) { $("error").textContent = msg; $("error").hidden = false; }
@@ -226,4 +313,8 @@ const drop = $("drop");
 ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
 drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]); });
 $("form").addEventListener("submit", run);
+$("cancel").addEventListener("click", () => {
+  if (currentJob) fetch(`/jobs/${currentJob}`, { method: "DELETE" });
+});
 loadModels();
+listJobs();

@@ -20,7 +20,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture(scope="module")
 def base():
-    with running({"PRISM_PROCESSES": "2"}) as url:
+    with running({"PRISM_PROCESSES": "2", "PRISM_JOB_WORKERS": "1"}) as url:
         yield url
 
 
@@ -185,3 +185,30 @@ def test_ocr_of_a_blank_image_says_no_text_found(page, tmp_path):
     Image.new("RGB", (400, 300), "white").save(blank)
     run(page, "ocr", blank)
     assert page.inner_text("#text") == "No text found."
+
+
+def test_a_pdf_runs_as_a_background_job_with_progress_and_is_remembered(page, tmp_path):
+    """A PDF on the OCR tab goes to POST /jobs: the page shows the job's progress, then the
+    text of every page, and lists the job (kept in localStorage across a reload)."""
+    import pymupdf
+
+    src = SHARED / "data/eval/ocr/tesseract_phototest.png"
+    doc = pymupdf.open()
+    for _ in range(3):
+        p = doc.new_page(width=640 * 72 / 100, height=480 * 72 / 100)
+        p.insert_image(p.rect, filename=str(src))
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(doc.tobytes())
+    page.click("#tabs button[data-tab='ocr']")
+    page.select_option("fieldset[data-for=ocr] select[name=lang]", "en")
+    page.set_input_files("#file", str(pdf))
+    page.click("#run")
+    page.wait_for_selector("#jobprogress:not([hidden])", timeout=30_000)
+    page.wait_for_selector("#result:not([hidden]), #error:not([hidden])", timeout=180_000)
+    assert page.is_hidden("#error"), page.inner_text("#error")
+    text = page.inner_text("#text")
+    assert text.count("12 point") == 3, text
+    assert "finished" in page.text_content("#joblist") and "three.pdf" in page.text_content("#joblist")
+    page.reload()
+    page.wait_for_selector("#jobs:not([hidden])")
+    assert "three.pdf" in page.text_content("#joblist")
