@@ -15,7 +15,8 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum \
 	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 
-.PHONY: install system deps models run test test-fast bench load eval train-stamps train-ocr-ko lock clean
+.PHONY: install system deps models run test test-fast lint bench load eval train-stamps train-ocr-ko \
+	lock clean
 
 install: deps models
 
@@ -26,10 +27,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-installs only when a lock changes.
-$(VENV)/.deps: requirements.lock requirements.nodeps.lock | system $(BIN)/python
+$(VENV)/.deps: requirements.lock requirements.nodeps.lock pyproject.toml | system $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements.lock
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps --require-hashes \
 		-r requirements.nodeps.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
 deps: $(VENV)/.deps
@@ -48,6 +50,10 @@ test: install
 test-fast: deps
 	$(BIN)/python -m pytest -q tests/test_jobs.py tests/test_docs.py tests/test_inputs.py \
 		tests/test_urls.py
+
+# ruff (pyproject.toml): pyflakes, pycodestyle, bugbear, import order.
+lint: deps
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python bench/bench.py

@@ -16,10 +16,10 @@ from starlette.formparsers import MultiPartException
 from . import __version__
 from .engines import ALL_SPECS
 from .errors import bad_body_handler, http_handler, problem_handler, unexpected_handler
-from .problems import Problem
-from .logs import configure_logging
 from .forms import EmptyAsDefaultURIParser
+from .logs import configure_logging
 from .middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestLogMiddleware
+from .problems import Problem
 from .registry import Registry
 from .settings import REPO_ROOT, Settings
 

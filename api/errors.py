@@ -14,8 +14,15 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 
 from .middleware import clip
-from .problems import (BadRequest, GatewayTimeout, ModelUnavailable, PayloadTooLarge,  # noqa: F401
-                       Problem, Unprocessable, UnsupportedMediaType)
+from .problems import (  # noqa: F401
+    BadRequest,
+    GatewayTimeout,
+    ModelUnavailable,
+    PayloadTooLarge,
+    Problem,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from .worker import recycle_worker
 
 log = logging.getLogger("prism.errors")

@@ -48,7 +48,8 @@ def _problem(status: int, title: str, detail: str) -> tuple[dict, bytes]:
 
 class BodyLimitMiddleware:
     """Refuse a path with a control character with 404, request bodies over ``max_bytes``
-    with 413 problem+json, and JSON bodies nested deeper than ``max_json_depth`` with 400 (Python's recursive JSON parser and validators
+    with 413 problem+json, and JSON bodies nested deeper than ``max_json_depth`` with 400 (Python's
+    recursive JSON parser and validators
     would hit ``RecursionError``); hand the rest on in one piece.
 
     A declared ``Content-Length`` over the limit is refused before any byte is read; a

@@ -34,10 +34,22 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import (ENDPOINTS, REPO_ROOT, SHARED, describe, get_json, hammer, models_dir,
-                    post, requests_for, workers_rss)
+from common import (
+    ENDPOINTS,
+    REPO_ROOT,
+    SAMPLES,
+    SHARED,
+    describe,
+    get_json,
+    hammer,
+    models_dir,
+    post,
+    requests_for,
+    workers_rss,
+)
 
 from api.engines import ALL_SPECS
+from api.engines.stampdet import MIN_SCORE
 from api.inputs import Page, decode_image, load_document
 from api.middleware import parse_server_timing
 from api.pipelines.base import Timings
@@ -45,7 +57,6 @@ from api.pipelines.cut import CutPipeline, compose
 from api.pipelines.extract import ExtractPipeline, extract_document
 from api.pipelines.generate_text import GenerateTextPipeline
 from api.pipelines.ocr import OcrPipeline
-from api.engines.stampdet import MIN_SCORE
 from api.pipelines.stamps import StampsPipeline
 from api.registry import Registry
 from api.serve import running
@@ -124,7 +135,7 @@ def endpoints_table(runs: int, seconds: float, models: Path) -> list[str]:
     rows = []
     with running(env, log_path=str(REPO_ROOT / "bench" / "uwsgi.log")) as base:
         port = int(base.rsplit(":", 1)[1])
-        for (path, fields, rel), request in zip(ENDPOINTS, requests_for()):
+        for (path, _fields, rel), request in zip(ENDPOINTS, requests_for()):
             data = (SHARED / rel).read_bytes()
             handler_ms: list[float] = []
             raw_ms, http_ms = timed_alternately(
@@ -354,9 +365,10 @@ def main() -> int:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
     settings = Settings.from_env()
+    ram_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
     text = "\n".join([
         "# Benchmark results", "", f"{time.strftime('%Y-%m-%d')}, `make bench`", "",
-        f"Machine: {os.cpu_count()} cores, {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GB RAM, "
+        f"Machine: {os.cpu_count()} cores, {cpu}, {ram_gb} GB RAM, "
         f"Python {platform.python_version()}. uWSGI {settings.processes} processes × "
         f"{settings.threads} thread; /generate-text: {kosmos}.", "",
         "## Endpoints", "",

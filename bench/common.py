@@ -19,7 +19,8 @@ from urllib3 import encode_multipart_formdata
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from api.engines.kosmos import FOLDER as KOSMOS_FOLDER, REQUIRED as KOSMOS_REQUIRED  # noqa: E402
+from api.engines.kosmos import FOLDER as KOSMOS_FOLDER  # noqa: E402
+from api.engines.kosmos import REQUIRED as KOSMOS_REQUIRED
 from api.jobs import JOBS  # noqa: E402
 from api.settings import Settings  # noqa: E402
 

@@ -17,8 +17,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.engines import ALL_SPECS  # noqa: E402
-from api.problems import Problem  # noqa: E402
 from api.pipelines.cut import CutPipeline  # noqa: E402
+from api.problems import Problem  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from api.settings import REPO_ROOT, Settings  # noqa: E402
 

@@ -28,13 +28,13 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.engines import ALL_SPECS  # noqa: E402
+from api.engines.stampdet import MIN_SCORE  # noqa: E402
 from api.metrics import match_boxes  # noqa: E402
 from api.pipelines.stamps import StampsPipeline  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from scripts.eval_stamp_embed import crops as embedding_crops  # noqa: E402
 from training import synth  # noqa: E402
-from api.engines.stampdet import MIN_SCORE  # noqa: E402
 from training.train_stamps import real_pages, score_sets  # noqa: E402
 
 SYNTH_SEEDS = 900_000  # first seed; training draws from seed · 10^6 on (7,000,000 for seed 7)
@@ -43,7 +43,8 @@ SYNTH_SEEDS = 900_000  # first seed; training draws from seed · 10^6 on (7,000,
 def real_crops() -> list[np.ndarray]:
     """RGB arrays of every real stamp crop of (2)."""
     images = list(embedding_crops()[2])
-    images += [np.asarray(Image.open(p).convert("RGB")) for p in sorted((synth.SEEDS / "cropped_stamps").glob("*.png"))]
+    images += [np.asarray(Image.open(p).convert("RGB"))
+               for p in sorted((synth.SEEDS / "cropped_stamps").glob("*.png"))]
     return images
 
 

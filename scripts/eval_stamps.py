@@ -21,7 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.engines import ALL_SPECS  # noqa: E402

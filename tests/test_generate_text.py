@@ -118,7 +118,8 @@ def test_missing_weights_is_503_and_the_rest_works(client):
     assert models["caption-kosmos2"]["status"] == "files missing"
     ready = client.get("/ready")
     assert ready.status_code == 200 and ready.json()["optional_missing"] == ["caption-kosmos2"]
-    r = client.post("/ocr", files={"file": ("p.png", (SHARED / "data/eval/ocr/rapidocr_en_rec.jpg").read_bytes())})
+    data = (SHARED / "data/eval/ocr/rapidocr_en_rec.jpg").read_bytes()
+    r = client.post("/ocr", files={"file": ("p.png", data)})
     assert r.status_code == 200
 
 

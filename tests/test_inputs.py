@@ -11,8 +11,8 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from api.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from api import inputs
+from api.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from api.inputs import decode_image, load_document, parse_pages, render_pdf, sniff
 
 from .conftest import TESTDATA, png_bytes, rgb, shared

@@ -16,13 +16,13 @@ import psutil
 import pymupdf
 import pytest
 
+from api.metrics import cer
 from api.nginx import render, start_nginx
 from api.serve import free_port, running
 from api.settings import Settings
 
 from .conftest import SHARED, TRUTH
 from .helpers import raw_http
-from api.metrics import cer
 
 LIMIT = 2_000_000
 

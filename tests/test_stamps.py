@@ -7,8 +7,8 @@ import base64
 import io
 import json
 
-import pymupdf
 import numpy as np
+import pymupdf
 import pytest
 from PIL import Image
 

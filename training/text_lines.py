@@ -136,7 +136,9 @@ def text(rng: random.Random) -> str:
         if choice == 1:
             return f"{rng.randint(1, 99)},{digits(3)}원"
         if choice == 2:
-            return f"{rng.choice(('TEL', '전화', 'Tel.', 'T.'))} 0{rng.randint(2, 70)}-{digits(rng.choice((3, 4)))}-{digits(4)}"
+            prefix = rng.choice(("TEL", "전화", "Tel.", "T."))  # drawn first, as before
+            area = rng.randint(2, 70)
+            return f"{prefix} 0{area}-{digits(rng.choice((3, 4)))}-{digits(4)}"
         if choice == 3:
             return f"{en[rng.randrange(len(en))].upper()} {word()}"
         if choice == 4:

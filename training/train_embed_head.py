@@ -97,10 +97,11 @@ def train_head(x: np.ndarray, y: np.ndarray, dim: int, steps: int, seed: int) ->
 
 def main() -> None:
     """Build the sets, train, evaluate with and without the head; print JSON."""
-    from api.engines.stampembed import WEIGHTS, StampEmbedder
-    from api.settings import Settings
     from eval_stamp_embed import crops as stamp2vec_crops
     from eval_stamp_embed import retrieval
+
+    from api.engines.stampembed import WEIGHTS, StampEmbedder
+    from api.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m training.train_embed_head")
     parser.add_argument("--identities", type=int, default=240)

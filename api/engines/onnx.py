@@ -11,7 +11,8 @@ import onnxruntime as ort
 
 
 def cpu_session(path: Path | bytes, threads: int) -> ort.InferenceSession:
-    """Open ``path`` (or serialised model bytes) on ``CPUExecutionProvider`` with ``threads`` intra-op threads, one
+    """Open ``path`` (or serialised model bytes) on ``CPUExecutionProvider`` with ``threads``
+    intra-op threads, one
     inter-op thread and full graph optimisation. Raises ONNX Runtime errors for bad files."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, int(threads))

@@ -29,13 +29,13 @@ class PPOCREngine:
     """
 
     def __init__(self, paths: dict[str, Path], threads: int):
+        import logging
+
         from rapidocr.ch_ppocr_cls import TextClassifier
         from rapidocr.ch_ppocr_det import TextDetector
         from rapidocr.ch_ppocr_rec import TextRecognizer
         from rapidocr.main import DEFAULT_CFG_PATH
         from rapidocr.utils.parse_parameters import ParseParams
-
-        import logging
 
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)  # its import resets it to INFO
         cfg = ParseParams.load(DEFAULT_CFG_PATH)

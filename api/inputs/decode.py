@@ -13,6 +13,7 @@ from ..problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from ..settings import Settings
 from .document import IMAGE_KINDS, Budget, sniff
 
+
 def _to_rgb(image: Image.Image) -> np.ndarray:
     """Normalise any Pillow mode to 8-bit RGB (alpha over white, CMYK/16-bit converted)."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):

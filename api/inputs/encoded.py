@@ -8,6 +8,7 @@ import binascii
 from ..problems import BadRequest, PayloadTooLarge
 from ..settings import Settings
 
+
 def decode_base64(text: str, settings: Settings) -> bytes:
     """Decode ``image_base64`` (plain or a ``data:`` URL). Raises 400 when invalid, 413 when
     the decoded bytes exceed ``max_upload_bytes``."""

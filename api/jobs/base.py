@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..problems import BadRequest
 from ..pipelines.base import Deadline, Timings
+from ..problems import BadRequest
 from ..registry import Registry
 from ..settings import Settings
 

@@ -13,8 +13,7 @@ from werkzeug.utils import secure_filename
 
 from ..pipelines import extract as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
-from .base import Context, Job, Reply, json_reply, option, png_reply, register, sum_timings, \
-    zip_reply
+from .base import Context, Job, Reply, json_reply, option, png_reply, register, sum_timings, zip_reply
 from .ocr import DPI, PAGES
 
 

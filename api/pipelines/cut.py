@@ -2,7 +2,8 @@
 
 For every requested object the detector's box is padded by 10 % and matted with ISNet (when
 ISNet's salient object is something else — it covers < 5 % of the box — GrabCut seeded with
-the box takes over); the matte is kept only inside the object's own box (so a salient neighbour outside it never
+the box takes over); the matte is kept only inside the object's own box (so a salient neighbour
+outside it never
 leaks in) and the object's alpha is the union over its instances and classes. The output
 keeps the input's size and its pixels: white inside an object stays opaque.
 """

@@ -288,7 +288,8 @@ class OcrPipeline:
         """OCR one image.
 
         A small image (height ≤ :data:`LINE_FALLBACK_MAX_HEIGHT`) with at most one detected
-        row, or weakly read rows, is also read whole, as one line, and that reading replaces the detected lines when it scores higher: tight word
+        row, or weakly read rows, is also read whole, as one line, and that reading replaces the
+        detected lines when it scores higher: tight word
         crops often defeat the detector. Args: ``image`` ``(H, W, 3)`` uint8 RGB.
         Returns an :class:`OcrPage` whose lines are in reading order.
         """
