@@ -57,13 +57,33 @@ async function loadModels() {
 function clearResult() {
   $("result").hidden = true; $("error").hidden = true;
   ["text", "caption", "items", "heat"].forEach((id) => { $(id).innerHTML = ""; });
-  $("overlay").innerHTML = ""; $("download").hidden = true;
+  $("overlay").innerHTML = ""; $("timings").textContent = "";
+  ["download", "download-json", "download-text", "copy-text"].forEach((id) => { $(id).hidden = true; });
   $("stage").classList.remove("checker");
 }
 
 function setFile(f) {
   file = f;
   $("chosen").textContent = f ? `${f.name} (${Math.round(f.size / 1024)} kB)` : "";
+  $("clear").hidden = !f;
+  if (f) $("url").value = "";  // a file and a URL are never sent together
+  if (!f) $("file").value = "";
+}
+
+function stem() {
+  const name = file ? file.name : ($("url").value.trim().split("/").pop() || "image");
+  return name.replace(/\.[^.]*$/, "") || "image";
+}
+
+// The result as downloads: the JSON itself, and the text of OCR results.
+function offerDownloads(data) {
+  const url = (blob) => URL.createObjectURL(blob);
+  $("download-json").href = url(new Blob([JSON.stringify(data, null, 1)], { type: "application/json" }));
+  $("download-json").download = `${stem()}_${tab}.json`; $("download-json").hidden = false;
+  if (data.timings_ms) {
+    $("timings").textContent = Object.entries(data.timings_ms)
+      .map(([k, v]) => `${k} ${v < 10 ? v.toFixed(1) : Math.round(v)} ms`).join(" · ");
+  }
 }
 
 function options() {
@@ -225,10 +245,13 @@ function svgElement(name, attrs) {
 function drawBoxes(width, height, boxes) {
   const svg = $("overlay");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  // labels ~14 px on screen whatever the image's size (the viewBox is in image pixels)
+  const shown = $("stage").clientWidth || width, scale = Math.max(1, width / shown);
+  svg.style.setProperty("--label", `${14 * scale}px`);
   svg.replaceChildren(...boxes.flatMap((b, i) => {
     const [x1, y1, x2, y2] = b.box.map(Number), c = COLORS[i % COLORS.length];
     const rect = svgElement("rect", { class: "box", x: x1, y: y1, width: x2 - x1, height: y2 - y1, stroke: c });
-    const text = svgElement("text", { x: x1 + 4, y: Math.max(14, y1 - 4), fill: c });
+    const text = svgElement("text", { x: x1 + 4 * scale, y: Math.max(14 * scale, y1 - 4 * scale), fill: c });
     text.textContent = b.label;
     return [rect, text];
   }));
@@ -245,11 +268,13 @@ function listItems(texts) {
 
 async function show(data) {
   $("result").hidden = false;
+  offerDownloads(data);
   if (tab === "cut") {
     const src = `data:image/png;base64,${data.image_base64}`;
     $("stage").classList.add("checker");
     await loadImage(src);
     $("download").href = src; $("download").hidden = false;
+    $("download").download = `${stem()}_cut.png`;
     listItems(data.objects.map((o) => `${o.class} ${o.score.toFixed(2)}`));
     return;
   }
@@ -258,7 +283,14 @@ async function show(data) {
     if (page.dpi === null) await loadImage(imageSource()); else $("view").removeAttribute("src");
     drawBoxes(page.width, page.height, page.lines.map((l) => ({ box: l.box, label: "" })));
     const texts = data.pages.map((p) => (data.pages.length > 1 ? `— page ${p.page} —\n` : "") + p.text);
-    $("text").textContent = data.pages.some((p) => p.lines.length) ? texts.join("\n\n") : "No text found.";
+    const found = data.pages.some((p) => p.lines.length);
+    $("text").textContent = found ? texts.join("\n\n") : "No text found.";
+    if (found) {
+      const blob = new Blob([texts.join("\n\n") + "\n"], { type: "text/plain;charset=utf-8" });
+      $("download-text").href = URL.createObjectURL(blob);
+      $("download-text").download = `${stem()}.txt`;
+      $("download-text").hidden = false; $("copy-text").hidden = false;
+    }
     return;
   }
   if (tab === "extract") {
@@ -313,6 +345,20 @@ const drop = $("drop");
 ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
 drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]); });
 $("form").addEventListener("submit", run);
+$("clear").addEventListener("click", () => { setFile(null); clearResult(); });
+$("url").addEventListener("input", () => { if ($("url").value.trim() && file) setFile(null); });
+drop.addEventListener("keydown", (e) => {  // the drop zone opens the file chooser from the keyboard
+  if ((e.key === "Enter" || e.key === " ") && e.target === drop) { e.preventDefault(); $("file").click(); }
+});
+document.addEventListener("paste", (e) => {  // an image or PDF pasted anywhere on the page
+  const f = [...(e.clipboardData?.files || [])][0];
+  if (f) { e.preventDefault(); setFile(f); }
+});
+$("copy-text").addEventListener("click", async () => {
+  try { await navigator.clipboard.writeText($("text").textContent); $("copy-text").textContent = "Copied"; }
+  catch (err) { showError(`Copy failed: ${err.message}`); }
+  setTimeout(() => { $("copy-text").textContent = "Copy text"; }, 1500);
+});
 $("cancel").addEventListener("click", () => {
   if (currentJob) fetch(`/jobs/${currentJob}`, { method: "DELETE" });
 });

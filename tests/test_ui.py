@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -212,3 +213,39 @@ def test_a_pdf_runs_as_a_background_job_with_progress_and_is_remembered(page, tm
     page.reload()
     page.wait_for_selector("#jobs:not([hidden])")
     assert "three.pdf" in page.text_content("#joblist")
+
+
+def test_ocr_result_downloads_json_and_text_and_shows_timings(page):
+    """After an OCR run the page offers the JSON and the text as files named after the input,
+    and shows the stage timings."""
+    run(page, "ocr", SHARED / "data/eval/ocr/tesseract_phototest.png")
+    assert page.is_hidden("#error")
+    with page.expect_download() as got:
+        page.click("#download-json")
+    download = got.value
+    assert download.suggested_filename == "tesseract_phototest_ocr.json"
+    body = json.loads(Path(download.path()).read_text())
+    assert body["pages"][0]["lines"] and "timings_ms" in body
+    with page.expect_download() as got:
+        page.click("#download-text")
+    assert got.value.suggested_filename == "tesseract_phototest.txt"
+    assert "12 point" in Path(got.value.path()).read_text()
+    assert "detect" in page.inner_text("#timings") and "ms" in page.inner_text("#timings")
+
+
+def test_file_choice_by_keyboard_and_paste_and_url_exclusive(page):
+    """Enter on the drop zone opens the file chooser; a pasted image becomes the input; typing
+    a URL clears the chosen file (a file and a URL are never sent together)."""
+    page.focus("#drop")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(SHARED / "data/eval/ocr/tesseract_phototest.png"))
+    page.wait_for_function("document.getElementById('chosen').textContent.includes('phototest')")
+    page.evaluate("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array([137, 80, 78, 71])], "pasted.png", {type: "image/png"}));
+        document.dispatchEvent(new ClipboardEvent("paste", {clipboardData: dt}));
+    }""")
+    assert "pasted.png" in page.inner_text("#chosen") and page.is_visible("#clear")
+    page.fill("#url", "https://example.org/a.png")
+    assert page.inner_text("#chosen") == "" and page.is_hidden("#clear")
