@@ -71,15 +71,13 @@ def check_url(url: str, settings: Settings, field: str = "callback_url") -> tupl
                                        field)
 
 
-def post_json(url: str, payload: dict, settings: Settings) -> int:
-    """POST ``payload`` as JSON to ``url`` through the same guard (checked again now, no
-    redirects followed, the ``image_url`` timeouts). Returns the HTTP status; raises 400
-    (refused) or 422 (unreachable)."""
-    import json
-
+def _connection(url: str, settings: Settings, field: str):
+    """``(pool, path, Host header)`` for ``url`` after :func:`check_url`: a urllib3 pool to
+    the checked address (TLS still verifies the name), the ``image_url`` timeouts, no
+    retries."""
     import urllib3
 
-    parts, port, address = check_url(url, settings)
+    parts, port, address = check_url(url, settings, field)
     timeout = urllib3.Timeout(connect=settings.url_connect_timeout_s,
                               read=settings.url_read_timeout_s)
     if parts.scheme == "https":
@@ -90,6 +88,18 @@ def post_json(url: str, payload: dict, settings: Settings) -> int:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    return pool, path, host_header
+
+
+def post_json(url: str, payload: dict, settings: Settings) -> int:
+    """POST ``payload`` as JSON to ``url`` through the same guard (checked again now, no
+    redirects followed, the ``image_url`` timeouts). Returns the HTTP status; raises 400
+    (refused) or 422 (unreachable)."""
+    import json
+
+    import urllib3
+
+    pool, path, host_header = _connection(url, settings, "callback_url")
     try:
         response = pool.urlopen("POST", path, body=json.dumps(payload).encode(),
                                 headers={"Host": host_header, "User-Agent": "Prism/1.0",
@@ -118,17 +128,7 @@ def fetch_url(url: str, settings: Settings) -> bytes:
     started = time.monotonic()
     budget = settings.url_connect_timeout_s + settings.url_read_timeout_s
     for _ in range(settings.url_max_redirects + 1):
-        parts, port, address = check_url(url, settings, "image_url")
-        timeout = urllib3.Timeout(connect=settings.url_connect_timeout_s,
-                                  read=settings.url_read_timeout_s)
-        host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-        if parts.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=False,
-                                               server_hostname=parts.hostname,
-                                               assert_hostname=parts.hostname)
-        else:
-            pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        pool, path, host_header = _connection(url, settings, "image_url")
         try:
             response = pool.urlopen("GET", path, headers={"Host": host_header,
                                                           "User-Agent": "Prism/1.0",

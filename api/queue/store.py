@@ -67,13 +67,19 @@ _CONNECTIONS: dict[str, object] = {}
 
 
 def connect(settings: Settings):
-    """A ``redis.Redis`` client for :func:`redis_url` (one pool per URL and process)."""
+    """A ``redis.Redis`` client for :func:`redis_url` (one pool per URL and process); a
+    command that meets a dropped connection (Redis restarted) is retried on a new one, three
+    times with a short backoff."""
     import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
     url = redis_url(settings)
     if url not in _CONNECTIONS:
-        _CONNECTIONS[url] = redis.Redis.from_url(url, socket_connect_timeout=5,
-                                                 health_check_interval=30)
+        _CONNECTIONS[url] = redis.Redis.from_url(
+            url, socket_connect_timeout=5, health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 3),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError])
     return _CONNECTIONS[url]
 
 
