@@ -26,11 +26,13 @@ function availability(name) {
 
 function applyJob(job) {
   jobModels[job.name] = job.models;
-  const fs = document.querySelector(`fieldset[data-for="${job.name}"]`);
+  // stamps-compare shares the Stamps tab: it sets only that tab's compare-only fields
+  const compare = job.name === "stamps-compare";
+  const fs = document.querySelector(`fieldset[data-for="${compare ? "stamps" : job.name}"]`);
   if (!fs) return;
   job.options.forEach((o) => {
     if (o.default === null || o.default === undefined) return;
-    fs.querySelectorAll(`[name="${o.name}"]`).forEach((el) => {
+    fs.querySelectorAll(`${compare ? "[data-only] " : ""}[name="${o.name}"]`).forEach((el) => {
       if (el.type === "checkbox") { el.checked = el.defaultChecked = Boolean(o.default); return; }
       el.value = String(o.default);
       if ("defaultValue" in el && el.tagName === "INPUT") el.defaultValue = el.value;
@@ -86,11 +88,18 @@ function offerDownloads(data) {
   }
 }
 
+// The endpoint of the current tab: Stamps with a reference stamp compares (/stamps/compare).
+function comparing() { return tab === "stamps" && Boolean($("reference").files[0]); }
+function endpoint() { return comparing() ? "stamps/compare" : tab; }
+
 function options() {
   const fs = document.querySelector(`fieldset[data-for="${tab}"]`);
   const out = {};
+  const compare = comparing();
   fs.querySelectorAll("input, select").forEach((el) => {
     if (!el.name || el.name === "cls") return;
+    const only = el.closest("[data-only]");  // compare-only options, and those compare lacks
+    if ((only && !compare) || (compare && el.name === "refine")) return;
     if (el.type === "checkbox") {  // options that default to on are sent when turned off
       if (el.checked) out[el.name] = "true"; else if (el.defaultChecked) out[el.name] = "false";
       return;
@@ -113,6 +122,7 @@ async function run(ev) {
   if (file) {
     body = new FormData();
     body.append("file", file);
+    if (comparing()) body.append("reference", $("reference").files[0]);
     Object.entries(opts).forEach(([k, v]) => body.append(k, v));
   } else {
     const json = { image_url: url };
@@ -125,6 +135,7 @@ async function run(ev) {
     });
     body = JSON.stringify(json); headers["Content-Type"] = "application/json";
   }
+  if (comparing() && !file) { showError("Compare needs the document as a file."); return; }
   if (file && file.type === "application/pdf" && ["ocr", "extract"].includes(tab)) {
     body.append("job", tab);  // PDFs run as background jobs: page progress, any length
     await runJob(body);
@@ -132,7 +143,7 @@ async function run(ev) {
   }
   $("busy").hidden = false; $("run").disabled = true;
   try {
-    const r = await fetch(`/${tab}`, { method: "POST", body, headers });
+    const r = await fetch(`/${endpoint()}`, { method: "POST", body, headers });
     const data = await r.json();
     if (!r.ok) { showError(`${data.title || r.status}: ${data.detail || ""}`); return; }
     await show(data);
@@ -305,11 +316,19 @@ async function show(data) {
     const page = data.pages[0], first = data.stamps.filter((s) => s.page === page.page);
     if (file && file.type === "application/pdf") $("view").removeAttribute("src");
     else await loadImage(imageSource());
-    drawBoxes(page.width, page.height, first.map((s, i) => ({ box: s.box, label: String(i + 1) })));
+    const compared = data.match !== undefined;  // /stamps/compare: each stamp's similarity
+    const label = (s, i) => compared ? `${i + 1} · ${s.similarity.toFixed(2)}${i === data.best && data.match ? " ✓" : ""}` : String(i + 1);
+    drawBoxes(page.width, page.height, first.map((s) => ({ box: s.box, label: label(s, data.stamps.indexOf(s)) })));
     listItems(data.stamps.length ? data.stamps.map((s, i) =>
-      `${i + 1}. page ${s.page}, score ${s.score.toFixed(2)} [${s.box.map(Math.round).join(", ")}]`)
+      `${i + 1}. page ${s.page}, score ${s.score.toFixed(2)}` +
+      (compared ? `, similarity ${s.similarity.toFixed(2)}` : "") + ` [${s.box.map(Math.round).join(", ")}]`)
       : ["No stamps found."]);
-    drawHeat(data.similarity);
+    if (compared) {
+      $("caption").textContent = data.match
+        ? `Match: stamp ${data.best + 1} (similarity ${data.best_similarity.toFixed(2)} ≥ ${data.threshold})`
+        : data.best === null ? "No match: the document has no stamp."
+          : `No match: the closest stamp is ${data.best + 1} (similarity ${data.best_similarity.toFixed(2)} < ${data.threshold}).`;
+    } else drawHeat(data.similarity);
     return;
   }
   if (tab === "generate-text") {

@@ -249,3 +249,24 @@ def test_file_choice_by_keyboard_and_paste_and_url_exclusive(page):
     assert "pasted.png" in page.inner_text("#chosen") and page.is_visible("#clear")
     page.fill("#url", "https://example.org/a.png")
     assert page.inner_text("#chosen") == "" and page.is_hidden("#clear")
+
+
+def test_stamps_compare_mode_finds_the_same_stamp_and_not_another(page, tmp_path):
+    """With a reference stamp the Stamps tab compares: a crop of one StaVer page's stamp
+    matches the stamp on another StaVer page, and not the company stamp of the faktura."""
+    from PIL import Image
+
+    truth = json.loads((REPO_ROOT / "tests/data/stamps_truth.json").read_text())["pages"]
+    first = "eval/stamps/staver_image_1.png"
+    x1, y1, x2, y2 = truth[first][0]
+    crop = tmp_path / "reference.png"
+    Image.open(SHARED / "data" / first).convert("RGB").crop((x1, y1, x2, y2)).save(crop)
+    page.click("#tabs button[data-tab='stamps']")
+    page.set_input_files("#reference", str(crop))
+    run(page, "stamps", SHARED / "data/eval/stamps/staver_image_2.png")
+    assert page.is_hidden("#error"), page.inner_text("#error")
+    assert page.inner_text("#caption").startswith("Match: stamp"), page.inner_text("#caption")
+    assert "similarity" in page.inner_text("#items")
+    page.screenshot(path=str(ARTIFACTS / "ui_stamps_compare.png"), full_page=True)
+    run(page, "stamps", SHARED / "data/eval/stamps/mullevik_stamps_faktura-237279.jpg")
+    assert page.inner_text("#caption").startswith("No match"), page.inner_text("#caption")
