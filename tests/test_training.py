@@ -133,6 +133,48 @@ def test_simota_assigns_anchors_inside_each_box_and_the_loss_falls():
     assert losses[-1] < losses[0]
 
 
+def test_ignore_regions_drop_only_background_objectness_inside_them():
+    """An ignore region (a probable unlabelled stamp) removes the objectness loss of the
+    background anchors centred in it, and nothing else: the matched anchors of a truth box
+    inside it still count, and an all-positive objectness there costs nothing."""
+    import torch
+
+    from api.engines import yolox
+    from training.train_stamps import yolox_loss
+
+    size = 256
+    grid, stride = (torch.from_numpy(a) for a in yolox.grids(size))
+    out = torch.zeros(1, len(grid), 6)
+    region = torch.tensor([[140.0, 140.0, 250.0, 250.0]])
+    centres = (grid + 0.5) * stride
+    inside = ((centres > region[:, :2]) & (centres < region[:, 2:])).all(-1)
+    out[0, inside, 4] = 8.0  # confident "stamp" where no label says so
+    empty = [torch.zeros(0, 4)]
+    plain, parts = yolox_loss(out, empty, grid, stride)
+    ignored, parts_i = yolox_loss(out, empty, grid, stride, [region])
+    assert parts["ignored"] == 0 and parts_i["ignored"] == int(inside.sum()) > 0
+    assert ignored < plain
+    without = yolox_loss(torch.where(inside[None, :, None], torch.zeros_like(out), out),
+                         empty, grid, stride)[0]
+    assert torch.isclose(ignored, without - (inside.sum() * np.log(2)), rtol=1e-4)
+    gt = [torch.tensor([[160.0, 160.0, 230.0, 230.0]])]
+    assert yolox_loss(out, gt, grid, stride, [region])[1]["fg"] > 0
+
+
+def test_ignore_file_names_train_pages_only():
+    """``training/stamps_ignore.json`` (the recipe's ignore regions) holds boxes for pages of
+    the pool's train split only, never of its valid split."""
+    from training.train_stamps import POOL, ignore_regions
+
+    regions = ignore_regions("training/stamps_ignore.json")
+    assert regions and all(v.shape[1] == 4 and (v[:, 2:] > v[:, :2]).all()
+                           for v in regions.values())
+    labels = POOL / "labels.jsonl"
+    if labels.is_file():
+        split = {r["file"]: r["split"] for r in map(json.loads, labels.read_text().splitlines())}
+        assert {split[k] for k in regions} == {"train"}
+
+
 def test_decode_reads_yolox_output_at_the_model_size():
     """A hand-made output with two confident anchors → their two boxes, in page pixels."""
     from api.engines import yolox

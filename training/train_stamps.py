@@ -18,13 +18,16 @@ Steps:
    pages from :func:`training.synth.page` (with their signatures, logos and printed-seal
    hard negatives). Augmented with ``albumentations``: scale/rotate/shift, bbox-safe zoom,
    colour (HSV, channel shuffle, grey), blur, noise and JPEG. Roboflow's pages were stretched
-   to 640 × 640; their width is squeezed back at random (``unstretch``).
+   to 640 × 640; their width is squeezed back at random (``unstretch``). Optional ``ignore``
+   regions (:func:`make_ignore`: probable unlabelled stamps) get no objectness loss; tried,
+   not adopted (``training/experiments.md``), so the shipped config has none.
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
    AdamW, warm-up then cosine. Every ``eval_every`` steps the model is scored on the
    ``valid`` split (recall/precision at IoU 0.5, best F1 over a threshold grid); the best
-   checkpoint is kept; the shipped threshold is chosen on the exported model (step 4). ``time_limit_s`` ends training early, keeping the
+   checkpoint is kept; the shipped threshold is chosen on the exported model (step 4).
+   ``time_limit_s`` ends training early, keeping the
    best checkpoint so far.
 4. **Export** (opset 17, ``images`` ``[1, 3, S, S]`` → ``output`` ``[1, A, 6]``, sigmoids
    inside), the shipped ``min_score`` chosen on the valid split (:func:`evaluate_model`), and
@@ -171,14 +174,23 @@ def simota(boxes: torch.Tensor, obj: torch.Tensor, cls: torch.Tensor, centres: t
 
 
 def yolox_loss(out: torch.Tensor, targets: list[torch.Tensor], grid: torch.Tensor,
-               stride: torch.Tensor) -> tuple[torch.Tensor, dict]:
+               stride: torch.Tensor, ignore: list[torch.Tensor] | None = None
+               ) -> tuple[torch.Tensor, dict]:
     """YOLOX loss of a batch: ``out`` ``[B, A, 6]`` raw, ``targets`` per image ``(G, 4)`` xyxy
-    network pixels, ``grid`` ``(A, 2)``, ``stride`` ``(A, 1)``. Returns the loss and its parts."""
+    network pixels, ``grid`` ``(A, 2)``, ``stride`` ``(A, 1)``. ``ignore`` per image
+    ``(I, 4)`` xyxy: regions that are neither stamp nor background (probably unlabelled
+    stamps); anchors centred in them and not matched to a truth box get no objectness loss.
+    Returns the loss and its parts."""
     xy = (out[..., :2] + grid) * stride
     wh = torch.exp(out[..., 2:4].clamp(max=10)) * stride
     boxes = torch.cat([xy - wh / 2, xy + wh / 2], -1)
     centres = (grid + 0.5) * stride
     obj_target = torch.zeros_like(out[..., 4])
+    obj_weight = torch.ones_like(out[..., 4])
+    for b, regions in enumerate(ignore or []):
+        if len(regions):
+            obj_weight[b] = (~((centres[None] > regions[:, None, :2])
+                               & (centres[None] < regions[:, None, 2:])).all(-1).any(0)).float()
     iou_terms, cls_terms, n_fg = [], [], 0
     for b, gt in enumerate(targets):
         if len(gt) == 0:
@@ -188,25 +200,29 @@ def yolox_loss(out: torch.Tensor, targets: list[torch.Tensor], grid: torch.Tenso
         if len(idx) == 0:
             continue
         obj_target[b, idx] = 1.0
+        obj_weight[b, idx] = 1.0
         iou = torch.diagonal(box_iou(boxes[b, idx], gt[owner]))
         iou_terms.append(1 - iou ** 2)
         cls_terms.append(F.binary_cross_entropy_with_logits(out[b, idx, 5], iou_t,
                                                             reduction="none"))
         n_fg += len(idx)
     norm = max(1, n_fg)
-    obj = F.binary_cross_entropy_with_logits(out[..., 4], obj_target, reduction="sum") / norm
+    obj = F.binary_cross_entropy_with_logits(out[..., 4], obj_target, obj_weight,
+                                             reduction="sum") / norm
     iou_l = torch.cat(iou_terms).sum() / norm if iou_terms else out.sum() * 0
     cls_l = torch.cat(cls_terms).sum() / norm if cls_terms else out.sum() * 0
     total = 5.0 * iou_l + obj + cls_l
     return total, {"iou": float(iou_l.detach()), "obj": float(obj.detach()),
-                   "cls": float(cls_l.detach()), "fg": n_fg}
+                   "cls": float(cls_l.detach()), "fg": n_fg,
+                   "ignored": int((obj_weight == 0).sum())}
 
 
 # ----------------------------------------------------------------------------- data
 
 def pool(split: str) -> list[dict]:
     """Rows of the stamp pool's ``split`` (``train``|``valid``): ``file`` (absolute path),
-    ``boxes`` ``(G, 4)`` xyxy pixels, ``source``. Empty when ``../shared`` is absent."""
+    ``rel`` (the path in ``labels.jsonl``), ``boxes`` ``(G, 4)`` xyxy pixels, ``source``. Empty
+    when ``../shared`` is absent."""
     labels = POOL / "labels.jsonl"
     if not labels.is_file():
         return []
@@ -214,9 +230,47 @@ def pool(split: str) -> list[dict]:
     for line in labels.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["split"] == split:
-            rows.append({"file": str(POOL.parent / row["file"]), "source": row["source"],
+            rows.append({"file": str(POOL.parent / row["file"]), "rel": row["file"],
+                         "source": row["source"],
                          "boxes": np.array(row["boxes"], np.float32).reshape(-1, 4)})
     return rows
+
+
+NO_BOXES = np.zeros((0, 4), np.float32)
+IGNORE = REPO_ROOT / "training" / "stamps_ignore.json"
+
+
+def make_ignore(teacher: Path, rows: list[dict], min_score: float = 0.5,
+                max_iou: float = 0.3, threads: int = 2) -> dict:
+    """Probable unlabelled stamps of the train split: ``teacher``'s detections (an exported
+    stamp detector, run as the service runs it) scoring ≥ ``min_score`` whose IoU with every
+    labelled box of the page is < ``max_iou``. The pool's labels miss a stamp on roughly one
+    page in ten (``../shared/data/train/SOURCES.md``); training treats these regions as
+    neither stamp nor background (:func:`yolox_loss`). Returns the ``stamps_ignore.json``
+    document: teacher sha256, rule and ``{labels.jsonl file: [[x0, y0, x1, y1], …]}``
+    (pixels of the original page)."""
+    from api.vision import box_iou as iou_xyxy
+
+    engine = stampdet.StampDetector(teacher, threads)
+    pages = {}
+    for row in rows:
+        boxes, _ = engine(_load_rgb(row["file"]), min_score)
+        extra = [[round(v, 1) for v in b] for b in boxes.tolist()
+                 if all(iou_xyxy(b, t) < max_iou for t in row["boxes"].tolist())]
+        if extra:
+            pages[row["rel"]] = extra
+    return {"teacher": hashlib.sha256(teacher.read_bytes()).hexdigest(),
+            "rule": f"teacher score >= {min_score}, IoU < {max_iou} with every labelled box",
+            "pages": pages}
+
+
+def ignore_regions(path: str | None) -> dict[str, np.ndarray]:
+    """``{labels.jsonl file: (I, 4) float32 xyxy}`` from a :func:`make_ignore` document at
+    ``path`` (relative to the repository); ``{}`` when ``path`` is empty."""
+    if not path:
+        return {}
+    doc = json.loads((REPO_ROOT / path).read_text())
+    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in doc["pages"].items()}
 
 
 def _render(args: tuple[int, str, int]) -> tuple[str, list]:
@@ -270,11 +324,12 @@ def augmenter(size: int, seed: int):
 
 
 class StampSet(torch.utils.data.Dataset):
-    """``items`` (path, ``(G, 4)`` boxes, unstretch?) → (``[3, S, S]`` float32 BGR 0–255,
-    ``(G', 4)`` float32 xyxy network pixels)."""
+    """``items`` (path, ``(G, 4)`` boxes, unstretch?, ``(I, 4)`` ignore regions) →
+    (``[3, S, S]`` float32 BGR 0–255, ``(G', 4)`` and ``(I', 4)`` float32 xyxy network
+    pixels)."""
 
-    def __init__(self, items: list[tuple[str, np.ndarray, bool]], size: int, seed: int,
-                 unstretch: tuple[float, float]):
+    def __init__(self, items: list[tuple[str, np.ndarray, bool, np.ndarray]], size: int,
+                 seed: int, unstretch: tuple[float, float]):
         self.items, self.size, self.seed, self.unstretch = items, size, seed, unstretch
         self.transform = augmenter(size, seed)
 
@@ -282,8 +337,10 @@ class StampSet(torch.utils.data.Dataset):
         return len(self.items)
 
     def __getitem__(self, i: int):
-        path, boxes, stretched = self.items[i]
+        path, boxes, stretched, ignore = self.items[i]
         image = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR, as the model takes it
+        labels = np.array([0] * len(boxes) + [1] * len(ignore))
+        boxes = np.concatenate([boxes, ignore]).reshape(-1, 4)
         if stretched:
             f = random.uniform(*self.unstretch)
             image = cv2.resize(image, (max(8, int(image.shape[1] * f)), image.shape[0]),
@@ -293,14 +350,17 @@ class StampSet(torch.utils.data.Dataset):
         boxes = boxes.copy()
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        boxes = boxes[((boxes[:, 2] - boxes[:, 0]) > 2) & ((boxes[:, 3] - boxes[:, 1]) > 2)]
-        out = self.transform(image=image, bboxes=boxes, labels=[0] * len(boxes))
+        keep = ((boxes[:, 2] - boxes[:, 0]) > 2) & ((boxes[:, 3] - boxes[:, 1]) > 2)
+        boxes, labels = boxes[keep], labels[keep]
+        out = self.transform(image=image, bboxes=boxes, labels=labels.tolist())
         x = torch.from_numpy(np.ascontiguousarray(out["image"].transpose(2, 0, 1))).float()
-        return x, torch.as_tensor(np.array(out["bboxes"], np.float32).reshape(-1, 4))
+        moved = np.array(out["bboxes"], np.float32).reshape(-1, 4)
+        kinds = np.array(out["labels"], np.int64).reshape(-1)
+        return x, torch.as_tensor(moved[kinds == 0]), torch.as_tensor(moved[kinds == 1])
 
 
 def _collate(batch):
-    return torch.stack([b[0] for b in batch]), [b[1] for b in batch]
+    return torch.stack([b[0] for b in batch]), [b[1] for b in batch], [b[2] for b in batch]
 
 
 def _worker_init(worker_id: int) -> None:
@@ -376,7 +436,8 @@ def evaluate_model(onnx_path: Path, config: dict, valid_rows: list[dict] | None 
                    valid_pages: list | None = None, log=print) -> dict:
     """Score an exported model with ONNX Runtime as the service runs it: the shipped
     ``min_score`` is the lowest threshold of :data:`THRESHOLDS` within :data:`F1_TOLERANCE`
-    of the best F1 on the valid split (the config's ``min_score`` without one); then recall/precision per valid source and on the
+    of the best F1 on the valid split (the config's ``min_score`` without one); then
+    recall/precision per valid source and on the
     real scans at it. Returns the card's ``bytes``, ``min_score``, ``valid_thresholds``,
     ``valid`` and ``real_scans``."""
     engine = stampdet.StampDetector(onnx_path, int(config["threads"]))
@@ -428,10 +489,12 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     if config.get("limit_pool"):
         train_rows = train_rows[:int(config["limit_pool"])]
         valid_rows = valid_rows[:int(config["limit_pool"])]
-    items = [(r["file"], r["boxes"], "Roboflow" in r["source"] or "Nihal" in r["source"])
-             for r in train_rows]
-    items += [(str(folder / name), np.array(b, np.float32).reshape(-1, 4), False)
+    regions = ignore_regions(config.get("ignore"))
+    items = [(r["file"], r["boxes"], "Roboflow" in r["source"] or "Nihal" in r["source"],
+              regions.get(r["rel"], NO_BOXES)) for r in train_rows]
+    items += [(str(folder / name), np.array(b, np.float32).reshape(-1, 4), False, NO_BOXES)
               for name, b in sorted(synthetic.items())]
+    log(f"{sum(len(v) for v in regions.values())} ignore regions on {len(regions)} pages")
     log(f"training on {len(train_rows)} real and {len(synthetic)} synthetic pages; "
         f"{len(valid_rows)} valid pages")
     data = StampSet(items, size, seed, tuple(config["unstretch"]))
@@ -471,10 +534,11 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     net.train()
     stop = False
     while not stop:
-        for x, targets in loader:
+        for x, targets, ignored in loader:
             x = x.to(device)
             targets = [t.to(device) for t in targets]
-            loss, parts = yolox_loss(net(x), targets, grid, stride)
+            ignored = [t.to(device) for t in ignored]
+            loss, parts = yolox_loss(net(x), targets, grid, stride, ignored)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -524,7 +588,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``[--smoke] [--device cpu|cuda] [--out DIR] [--cache DIR] [--set k=v …]
-    [--evaluate]``."""
+    [--evaluate] [--make-ignore TEACHER_ONNX]``."""
     parser = argparse.ArgumentParser(prog="python -m training.train_stamps")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -535,9 +599,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="*", default=[], help="override config keys: key=value")
     parser.add_argument("--evaluate", action="store_true",
                         help="no training: re-score the model in --out (step 4) and update its card")
+    parser.add_argument("--make-ignore", type=Path, metavar="TEACHER_ONNX",
+                        help="no training: write training/stamps_ignore.json from this "
+                             "detector's confident unlabelled boxes on the train split")
     args = parser.parse_args(argv)
     config = json.loads(args.config.read_text())
     smoke = config.pop("smoke")
+    if args.make_ignore:
+        doc = make_ignore(args.make_ignore, pool("train"), threads=int(config["threads"]))
+        pages = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}"
+                            for k, v in sorted(doc["pages"].items()))
+        IGNORE.write_text(f'{{"teacher": "{doc["teacher"]}",\n "rule": "{doc["rule"]}",\n'
+                          f' "pages": {{\n{pages}\n}}}}\n')
+        print(f"{sum(len(v) for v in doc['pages'].values())} regions on "
+              f"{len(doc['pages'])} pages written to {IGNORE}")
+        return
     if args.evaluate:
         card_path = args.out / "stamp_det.json"
         card = json.loads(card_path.read_text())
