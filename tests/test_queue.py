@@ -345,3 +345,32 @@ def test_the_embedded_store_and_worker_of_make_run():
     with running({"PRISM_JOB_WORKERS": "1", "PRISM_PROCESSES": "1"}) as base:
         job_id = submit(base, "stamps-embed", {"file": ("s.png", crop)})["id"]
         assert wait_done(base, job_id, limit_s=120)["status"] == "finished"
+
+
+def test_the_embedded_redis_stops_on_sigterm_even_when_it_cannot_save(tmp_path):
+    """uWSGI stops its attached Redis with SIGTERM. Redis refuses to exit when its shutdown
+    snapshot fails (here: its folder is gone), which left servers running after the service;
+    the embedded config makes SIGTERM final (the AOF is flushed regardless)."""
+    import dataclasses
+
+    from api.queue.embedded import redis_conf
+    from api.settings import Settings
+
+    var = tmp_path / "var"
+    settings = dataclasses.replace(Settings.from_env({}), var_dir=str(var))
+    server = subprocess.Popen(["redis-server", str(redis_conf(settings))])
+    deadline = time.monotonic() + 10
+    while not (var / "redis.sock").exists():
+        assert time.monotonic() < deadline and server.poll() is None, "redis did not start"
+        time.sleep(0.05)
+    write = subprocess.run(  # one write, so the shutdown has something to save
+        [sys.executable, "-c", "import redis, sys; redis.Redis(unix_socket_path=sys.argv[1])"
+         ".set('k', 'v')", str(var / "redis.sock")], timeout=30)
+    assert write.returncode == 0
+    shutil.rmtree(var)
+    server.terminate()
+    try:
+        assert server.wait(timeout=10) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()

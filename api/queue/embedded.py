@@ -19,7 +19,8 @@ from .store import embedded_socket
 def redis_conf(settings: Settings) -> Path:
     """Write ``redis.conf`` into ``PRISM_VAR_DIR`` (created ``0700``) and return its path:
     no TCP port, the unix socket of :func:`api.queue.store.embedded_socket` (``0700``),
-    append-only file with an fsync every second (queued jobs survive a restart)."""
+    append-only file with an fsync every second (queued jobs survive a restart), and a
+    SIGTERM that always stops it."""
     var = Path(settings.var_dir)
     var.mkdir(parents=True, exist_ok=True)
     os.chmod(var, 0o700)
@@ -28,7 +29,10 @@ def redis_conf(settings: Settings) -> Path:
         "# Written by api/queue/embedded.py at every start; edits are lost.",
         "port 0", f"unixsocket {embedded_socket(settings)}", "unixsocketperm 700",
         f"dir {var}", "appendonly yes", "appendfsync everysec", "daemonize no",
-        "save 300 1", "loglevel warning", f"logfile {var / 'redis.log'}", ""]))
+        "save 300 1", "loglevel warning", f"logfile {var / 'redis.log'}",
+        # stop on SIGTERM even when the last snapshot cannot be written (the AOF is flushed
+        # anyway): without it a failed save kept the server running after uWSGI had gone
+        "shutdown-on-sigterm nosave force", ""]))
     return conf
 
 
