@@ -70,6 +70,15 @@ def read_sources(body: dict | None, *, part: str = "file", base64_key: str = "im
     return [("image", fetch_url(body[url_key], settings))]
 
 
+def job_sources(job, body: dict | None) -> list[list[tuple[str, bytes]]]:
+    """The raw inputs of ``job`` in this request, one list per input part: ``file`` (several
+    when ``job.multiple``), then e.g. ``reference`` (multipart part, or JSON
+    ``<input>_base64`` / ``<input>_url``; ``file``'s JSON keys are ``image_*``)."""
+    return [read_sources(body, multiple=job.multiple)] + [
+        read_sources(body, part=part, base64_key=f"{part}_base64", url_key=f"{part}_url")
+        for part in job.inputs[1:]]
+
+
 def run_job(name: str, body: dict | None):
     """Run job ``name`` (:data:`api.jobs.JOBS`) on this request: options parsed from the
     body, inputs decoded (``file`` part(s), then e.g. ``reference``: multipart part, or JSON
@@ -80,10 +89,7 @@ def run_job(name: str, body: dict | None):
     timer, limit = request_timings(), deadline()
     settings, registry = state()
     with timer.stage("decode"):
-        sources = [read_sources(body, multiple=job.multiple)] + [
-            read_sources(body, part=part, base64_key=f"{part}_base64", url_key=f"{part}_url")
-            for part in job.inputs[1:]]
-        docs = load_inputs(job, opts, sources, settings)
+        docs = load_inputs(job, opts, job_sources(job, body), settings)
     return opts, job.run(docs, opts, Context(registry, settings, timer, limit)), timer
 
 

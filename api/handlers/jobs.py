@@ -11,7 +11,7 @@ import flask
 from ..jobs import JOBS
 from ..problems import BadRequest
 from ..queue import client
-from .common import json_response, options, read_sources, reply_response, state
+from .common import job_sources, json_response, options, reply_response, state
 
 
 def _owner() -> str:
@@ -27,9 +27,7 @@ def enqueue(name: str, body: dict | None):
         raise BadRequest(f"job must be one of {', '.join(JOBS)}.")
     job = JOBS[name]
     body = body if isinstance(body, dict) else {}
-    sources = [read_sources(body, multiple=job.multiple)] + [
-        read_sources(body, part=part, base64_key=f"{part}_base64", url_key=f"{part}_url")
-        for part in job.inputs[1:]]
+    sources = job_sources(job, body)
     fields = {f.name for f in dataclasses.fields(job.options)}
     values = {k: v for k, v in options(body).items() if k in fields}
     status = client.submit(settings, name, values, sources, owner=_owner(),
