@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .queue.embedded import daemon_args
+from .queue.embedded import daemon_args, redis_pid, stop_redis
 from .settings import REPO_ROOT, Settings
 from .worker import worker_environ
 
@@ -119,6 +119,7 @@ def _processes(settings: Settings, env, log=None, nginx_listen: tuple[str, int] 
                                                      settings.socket), port, host))
         yield children
     finally:
+        redis = None if settings.redis_url else redis_pid(settings)
         for child in reversed(children):  # Nginx first, so no request reaches a dying uWSGI
             child.terminate()
             try:
@@ -128,6 +129,7 @@ def _processes(settings: Settings, env, log=None, nginx_listen: tuple[str, int] 
                 child.wait()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(uwsgi.pid, signal.SIGKILL)
+        stop_redis(redis)
         if root:
             shutil.rmtree(root, ignore_errors=True)
 

@@ -30,6 +30,7 @@ def redis_conf(settings: Settings) -> Path:
         "port 0", f"unixsocket {embedded_socket(settings)}", "unixsocketperm 700",
         f"dir {var}", "appendonly yes", "appendfsync everysec", "daemonize no",
         "save 300 1", "loglevel warning", f"logfile {var / 'redis.log'}",
+        f"pidfile {var / 'redis.pid'}",
         # stop on SIGTERM even when the last snapshot cannot be written (the AOF is flushed
         # anyway): without it a failed save kept the server running after uWSGI had gone
         "shutdown-on-sigterm nosave force", ""]))
@@ -52,3 +53,35 @@ def daemon_args(settings: Settings) -> list[str]:
     for _ in range(max(0, settings.job_workers)):
         args += ["--attach-daemon2", f"cmd={sys.executable} -m api worker,stopsignal=15"]
     return args
+
+
+def redis_pid(settings: Settings) -> int | None:
+    """The embedded ``redis-server``'s pid from its pid file (``None`` when there is none;
+    Redis removes it as it shuts down, so read it before stopping the service)."""
+    try:
+        return int((Path(settings.var_dir) / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def stop_redis(pid: int | None, timeout_s: float = 5.0) -> None:
+    """Make sure the embedded ``redis-server`` ``pid`` (:func:`redis_pid`) has exited:
+    wait for it, SIGTERM, then SIGKILL, ``timeout_s`` each. A backstop for when uWSGI's
+    master went before its daemons did (seen in test runs: a server outlived its service)."""
+    import signal
+    import time
+
+    if pid is None:
+        return
+    for sig in (0, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
