@@ -38,6 +38,24 @@ def parse_pages(spec: str | None, page_count: int) -> list[int]:
     return sorted(chosen)
 
 
+def open_pdf(data: bytes):
+    """Open PDF bytes with PyMuPDF (a ``pymupdf.Document``; use it as a context manager).
+    Raises 422 for a corrupt, encrypted or empty PDF."""
+    import pymupdf
+
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # PyMuPDF raises several private types for broken files
+        raise Unprocessable(f"The PDF could not be opened ({type(exc).__name__}).")
+    if doc.needs_pass or doc.is_encrypted:
+        doc.close()
+        raise Unprocessable("The PDF is encrypted; send an unencrypted copy.")
+    if doc.page_count == 0:
+        doc.close()
+        raise Unprocessable("The PDF has no pages.")
+    return doc
+
+
 def render_pdf(data: bytes, settings: Settings, pages: str | None = None,
                dpi: int | None = None, budget: Budget | None = None) -> list[Page]:
     """Render selected PDF pages with PyMuPDF.
@@ -54,17 +72,8 @@ def render_pdf(data: bytes, settings: Settings, pages: str | None = None,
     dpi = settings.default_dpi if dpi is None else int(dpi)
     if not 36 <= dpi <= settings.max_dpi:
         raise BadRequest(f"dpi={dpi} is outside 36–{settings.max_dpi}.")
-    try:
-        doc = pymupdf.open(stream=data, filetype="pdf")
-    except Exception as exc:  # PyMuPDF raises several private types for broken files
-        raise Unprocessable(f"The PDF could not be opened ({type(exc).__name__}).")
-    with doc:
-        if doc.needs_pass or doc.is_encrypted:
-            raise Unprocessable("The PDF is encrypted; send an unencrypted copy.")
-        count = doc.page_count
-        if count == 0:
-            raise Unprocessable("The PDF has no pages.")
-        indices = parse_pages(pages, count)
+    with open_pdf(data) as doc:
+        indices = parse_pages(pages, doc.page_count)
         if len(indices) > settings.max_pdf_pages:
             raise PayloadTooLarge(
                 f"{len(indices)} pages selected; the limit is {settings.max_pdf_pages}. "

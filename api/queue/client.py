@@ -24,28 +24,15 @@ def owner_of(api_key: str | None) -> str:
 
 def pdf_pages(data: bytes, spec: str | None) -> list[int] | None:
     """The 1-based pages of a PDF that ``spec`` selects (all for ``None``), or ``None`` when
-    ``data`` is no PDF. Raises the problems of :func:`api.inputs.pdf.parse_pages` and 422
-    for a PDF that cannot be opened."""
-    import pymupdf
-
+    ``data`` is no PDF. Raises the problems of :func:`api.inputs.pdf.open_pdf` and
+    :func:`~api.inputs.pdf.parse_pages`."""
     from ..inputs.document import sniff
-    from ..inputs.pdf import parse_pages
-    from ..problems import Unprocessable
+    from ..inputs.pdf import open_pdf, parse_pages
 
     if sniff(data) != "pdf":
         return None
-    try:
-        with pymupdf.open(stream=data, filetype="pdf") as doc:
-            if doc.needs_pass or doc.is_encrypted:
-                raise Unprocessable("The PDF is encrypted; send an unencrypted copy.")
-            count = doc.page_count
-    except Unprocessable:
-        raise
-    except Exception as exc:  # PyMuPDF raises several private types for broken files
-        raise Unprocessable(f"The PDF could not be opened ({type(exc).__name__}).")
-    if count == 0:
-        raise Unprocessable("The PDF has no pages.")
-    return [i + 1 for i in parse_pages(spec, count)]
+    with open_pdf(data) as doc:
+        return [i + 1 for i in parse_pages(spec, doc.page_count)]
 
 
 def plan_chunks(job, options, sources, settings: Settings) -> tuple[list[str | None], int]:
@@ -175,15 +162,9 @@ def result(settings: Settings, job_id: str, owner: str = "") -> Reply:
 def cancel(settings: Settings, job_id: str, owner: str = "") -> dict:
     """Cancel a queued or running job (a running chunk stops after its current page).
     Returns its status; a job that has ended keeps its status. Raises 404."""
-    from rq.exceptions import InvalidJobOperation, NoSuchJobError
-    from rq.job import Job as RqJob
-
     conn = store.connect(settings)
     record = store.guarded(store.load, conn, job_id, owner)
     if store.guarded(store.finish, conn, job_id, "canceled", settings.job_result_ttl_s):
-        for k in [*range(int(record.get("chunks", 0))), "done"]:
-            try:
-                RqJob.fetch(f"{job_id}-{k}", connection=conn).cancel()
-            except (NoSuchJobError, InvalidJobOperation):
-                pass
+        store.cancel_rq(conn, [f"{job_id}-{k}"
+                               for k in [*range(int(record.get("chunks", 0))), "done"]])
     return status(settings, job_id, owner)

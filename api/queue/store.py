@@ -129,6 +129,18 @@ def read_input(conn, job_id: str) -> list[list[tuple[str, bytes]]]:
     return pickle.loads(data)  # noqa: S301 - Prism's own data, written by store_input
 
 
+def cancel_rq(conn, rq_ids) -> None:
+    """Cancel the RQ jobs ``rq_ids`` that still exist and have not ended."""
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.job import Job as RqJob
+
+    for rq_id in rq_ids:
+        try:
+            RqJob.fetch(rq_id, connection=conn).cancel()
+        except (NoSuchJobError, InvalidJobOperation):
+            pass
+
+
 def problem_dict(exc) -> dict:
     """An RFC 7807 problem body for a :class:`~api.problems.Problem`."""
     body = {"type": "about:blank", "title": exc.title, "status": exc.status,

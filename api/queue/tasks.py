@@ -134,13 +134,7 @@ def chunk_failed(job, connection, exc_type, exc_value, traceback) -> None:
         problem["pages"] = pages
     if store.finish(connection, job_id, "failed", settings.job_result_ttl_s,
                     error=json.dumps(problem)):
-        from rq.exceptions import InvalidJobOperation, NoSuchJobError
-        from rq.job import Job as RqJob
-
-        try:  # the assembly would wait for this chunk forever
-            RqJob.fetch(f"{job_id}-done", connection=connection).cancel()
-        except (NoSuchJobError, InvalidJobOperation):
-            pass
+        store.cancel_rq(connection, [f"{job_id}-done"])  # it would wait for this chunk forever
         notify(settings, job_id, connection)
 
 
