@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from .serve import nginx_read_timeout_s
+from .serve import is_tcp, nginx_read_timeout_s
 from .settings import REPO_ROOT, Settings
 
 TEMPLATE = REPO_ROOT / "nginx" / "prism.conf.template"
@@ -24,13 +24,17 @@ TEMPLATE = REPO_ROOT / "nginx" / "prism.conf.template"
 
 def render(settings: Settings, listen: str, socket: str | list[str],
            static: str | None = None) -> str:
-    """The server configuration text. ``socket`` may be one path or several (one upstream
-    server line each, for several uWSGI instances); ``static`` is where Nginx finds the
-    frontend's files (default: this checkout's ``static/``)."""
+    """The server configuration text. ``socket`` may be one address or several (one upstream
+    server line each, for several uWSGI instances): a unix socket path, or ``HOST:PORT`` for
+    the uwsgi protocol over TCP (a host name that resolves to several addresses, like a
+    compose service with replicas, becomes one upstream server per address when Nginx
+    starts). ``static`` is where Nginx finds the frontend's files (default: this checkout's
+    ``static/``)."""
     sockets = [socket] if isinstance(socket, str) else list(socket)
     text = TEMPLATE.read_text()
     first = "    server unix:@SOCKET@ max_fails=1 fail_timeout=5s;"
-    text = text.replace(first, "\n".join(first.replace("@SOCKET@", s) for s in sockets))
+    text = text.replace(first, "\n".join(
+        first.replace("unix:@SOCKET@", s if is_tcp(s) else f"unix:{s}") for s in sockets))
     from .app import SECURITY_HEADERS
 
     headers = "\n".join(f'    add_header {name} "{value}" always;\n    uwsgi_hide_header {name};'
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.nginx")
     parser.add_argument("--listen", default="80")
     parser.add_argument("--socket", action="append", default=None,
-                        help="uWSGI socket path (repeat for several instances)")
+                        help="uWSGI socket path or HOST:PORT (repeat for several instances)")
     parser.add_argument("--static", help="the static/ folder as Nginx sees it")
     args = parser.parse_args(argv)
     settings = Settings.from_env()

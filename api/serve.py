@@ -63,11 +63,20 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
     for key, value in placeholders.items():
         argv += ["--set-ph", f"{key}={value}"]
     argv += daemon_args(settings)  # the embedded Redis and the job workers
-    if settings.socket:  # the uwsgi protocol for Nginx, readable by its www-data workers
+    if settings.socket and is_tcp(settings.socket):  # Nginx on another host (compose)
+        argv += ["--socket", settings.socket]
+    elif settings.socket:  # the uwsgi protocol for Nginx, readable by its www-data workers
         argv += ["--socket", settings.socket, "--chmod-socket=660"]
         if os.geteuid() == 0:  # as another user, Nginx's workers run as that user too
             argv += [f"--chown-socket={settings.socket_owner}"]
     return argv + list(extra or [])
+
+
+def is_tcp(address: str) -> bool:
+    """True for a ``HOST:PORT`` uwsgi-protocol address, False for a unix socket path
+    (anything with a ``/``, or without a numeric port)."""
+    host, sep, port = address.rpartition(":")
+    return bool(sep) and "/" not in address and port.isdigit()
 
 
 def free_port() -> int:

@@ -38,7 +38,9 @@ class Settings:
         1, "Threads per worker. Keep 1: uWSGI 2.0.31 fires harakiri on healthy threaded "
            "workers (measured: a 4 s request killed with harakiri = 3000 s).")
     socket: str = _setting(
-        "", "Also serve the uwsgi protocol on this unix socket (for Nginx), mode 0660.")
+        "", "Also serve the uwsgi protocol (for Nginx) on this unix socket path (mode 0660) or "
+            "on HOST:PORT over TCP (compose: Nginx in front of several API replicas; bind it "
+            "only on a private network, the uwsgi protocol has no authentication).")
     socket_owner: str = _setting(
         "root:www-data", "Owner of PRISM_SOCKET (the container uses prism:www-data).")
     models_dir: str = _setting(str(REPO_ROOT / "models"), "Folder of fetched model files.")

@@ -36,5 +36,29 @@ def test_dockerfile_installs_what_make_installs():
 
 def test_compose_nginx_site_is_the_rendered_template():
     committed = (REPO_ROOT / "nginx/compose/prism.conf").read_text()
-    fresh = render(Settings.from_env({}), "80", "/run/prism/uwsgi.sock", "/srv/prism/static")
+    fresh = render(Settings.from_env({}), "80", "prism:3031", "/srv/prism/static")
     assert committed == fresh, "re-render with python -m api.nginx (see nginx/compose/nginx.conf)"
+
+
+def test_compose_balances_nginx_over_api_replicas():
+    """Nginx's one upstream server is the `prism` service's uwsgi TCP port, and that service
+    runs several replicas (Docker's DNS gives Nginx one address per replica)."""
+    import yaml
+
+    compose = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())["services"]
+    api = compose["prism"]
+    assert api["deploy"]["replicas"] >= 2
+    assert api["environment"]["PRISM_JOB_WORKERS"] == "0"
+    port = api["environment"]["PRISM_SOCKET"].rpartition(":")[2]
+    site = (REPO_ROOT / "nginx/compose/prism.conf").read_text()
+    assert re.findall(r"^\s*server (\S+) max_fails", site, re.M) == [f"prism:{port}"]
+    assert "ports" not in api  # the uwsgi protocol stays on the compose network
+    assert compose["worker"]["environment"]["PRISM_REDIS_URL"] == \
+        api["environment"]["PRISM_REDIS_URL"]
+
+
+def test_render_takes_unix_paths_and_tcp_addresses():
+    site = render(Settings.from_env({}), "80", ["/run/prism/uwsgi.sock", "10.0.0.7:3031",
+                                                "api2:3031"])
+    assert re.findall(r"^\s*server (\S+) max_fails", site, re.M) == [
+        "unix:/run/prism/uwsgi.sock", "10.0.0.7:3031", "api2:3031"]

@@ -107,8 +107,9 @@ def test_oversize_upload_is_problem_413_from_nginx(proxy):
 
 
 def test_scale_out_kill_one_instance_under_load(tmp_path_factory):
-    """Two uWSGI instances behind one upstream; one is killed (SIGKILL) mid-load and no
-    request is lost: Nginx retries on the other (safe, the endpoints are pure functions)."""
+    """Two uWSGI instances behind one upstream, on loopback TCP uwsgi sockets as the compose
+    API replicas are; one is killed (SIGKILL) mid-load and no request is lost: Nginx retries
+    on the other (safe, the endpoints are pure functions)."""
     import concurrent.futures
     import signal
 
@@ -116,7 +117,7 @@ def test_scale_out_kill_one_instance_under_load(tmp_path_factory):
     os.chmod(root, 0o755)
     line = (SHARED / "data/eval/ocr/rapidocr_en_rec.jpg").read_bytes()
     try:
-        socks = [os.path.join(root, f"u{i}.sock") for i in (1, 2)]
+        socks = [f"127.0.0.1:{free_port()}" for _ in (1, 2)]
         with running({"PRISM_SOCKET": socks[0], "PRISM_PROCESSES": "1"},
                      log_path=os.path.join(root, "u1.log")) as first, \
                 running({"PRISM_SOCKET": socks[1], "PRISM_PROCESSES": "1"},
