@@ -1,6 +1,6 @@
 """Measure /ocr quality on the hand-transcribed images in tests/data/ocr_truth.json.
 
-Usage: python scripts/eval_ocr.py [--lang auto] [--det-max-side 1280]
+Usage: python scripts/eval_ocr.py [--lang auto] [--model fast|accurate] [--det-max-side 1280]
 Prints per-image CER (character error rate, Levenshtein / reference length, whitespace
 collapsed) and the mean over pages per script. Reads images from ../shared.
 """
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.engines import ALL_SPECS  # noqa: E402
 from api.inputs import decode_image  # noqa: E402
 from api.metrics import cer  # noqa: E402
-from api.pipelines.ocr import OcrPipeline  # noqa: E402
+from api.pipelines.ocr import MODELS, OcrPipeline  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from api.settings import REPO_ROOT, Settings  # noqa: E402
 
@@ -28,6 +28,7 @@ SHARED = REPO_ROOT.parent / "shared"
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lang", default="auto")
+    parser.add_argument("--model", default=MODELS[0], choices=MODELS)
     parser.add_argument("--det-max-side", type=int, default=1280)
     args = parser.parse_args()
     settings = Settings.from_env()
@@ -39,7 +40,7 @@ def main() -> int:
             continue
         image = decode_image((SHARED / rel).read_bytes(), settings)
         start = time.perf_counter()
-        result = pipeline(image, lang=args.lang, min_score=0.3)
+        result = pipeline(image, lang=args.lang, model=args.model, min_score=0.3)
         ms = (time.perf_counter() - start) * 1000
         score = cer(result.text, ref["text"])
         if ref["page"]:

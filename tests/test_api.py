@@ -41,7 +41,7 @@ def test_ready_and_models(client):
                            "detect-yolox-nano", "matte-isnet", "stamp-det", "seal-text",
                            "stamp-embed", "caption-kosmos2"}
     ocr = models["ocr-ppocrv6"]
-    assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 3
+    assert ocr["licence"] == "Apache-2.0" and len(ocr["files"]) == 5
     assert all(len(f["sha256"]) == 64 for f in ocr["files"])
 
 
@@ -147,7 +147,8 @@ def test_two_sources_at_once(client):
 
 
 @pytest.mark.parametrize("field,value", [
-    ("lang", "fr"), ("min_score", 2), ("min_score", -0.1), ("dpi", 5000), ("pages", "1--2"),
+    ("lang", "fr"), ("model", "huge"), ("min_score", 2), ("min_score", -0.1), ("dpi", 5000),
+    ("pages", "1--2"),
 ])
 def test_bad_options(client, field, value):
     body = {"image_base64": base64.b64encode(PAGE.read_bytes()).decode(), field: value}
@@ -333,3 +334,11 @@ def test_log_lines_and_problem_details_are_clipped():
     line = JsonFormatter().format(record)
     assert len(line) < 1300 and "(5000010 characters)" in line
     assert clip("short") == "short" and len(clip("y" * 10_000)) < 400
+
+
+@pytest.mark.parametrize("model", ["fast", "accurate"])
+def test_ocr_model_choice_over_http(client, model):
+    r = client.post("/ocr", files={"file": ("p.png", PAGE.read_bytes())},
+                    data={"lang": "en", "model": model})
+    assert r.status_code == 200
+    assert "quick brown dog" in r.json()["pages"][0]["text"]

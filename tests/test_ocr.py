@@ -118,6 +118,18 @@ def test_ocr_endpoint_multipart_options_are_applied(client):
     assert strict["pages"][0]["lines"] == []
 
 
+@pytest.mark.parametrize("model", ["fast", "accurate"])
+def test_both_recognisers_read_the_english_pages(pipeline, model):
+    """``fast`` (PP-OCRv6 tiny, the default) and ``accurate`` (small) are both real: each reads
+    the pages within the CER target, and they are different models."""
+    rel = "data/eval/ocr/tesseract_phototest.png"
+    page = pipeline(rgb(shared(rel)), lang="en", model=model)
+    assert cer(page.text, TRUTH[rel]["text"]) <= 0.03, page.text
+    recognizer = pipeline.registry.get("ocr-ppocrv6").recognizer_for(model)
+    assert recognizer.cfg.model_path.endswith(
+        "PP-OCRv6_rec_tiny.onnx" if model == "fast" else "PP-OCRv6_rec_small.onnx")
+
+
 def test_upside_down_page_is_turned(pipeline):
     rel = "data/eval/ocr/tesseract_phototest.png"
     page = pipeline(np.ascontiguousarray(rgb(shared(rel))[::-1, ::-1]), lang="en")
@@ -125,9 +137,11 @@ def test_upside_down_page_is_turned(pipeline):
 
 
 def test_two_column_page_reads_column_by_column(pipeline):
-    page = pipeline(rgb(shared("data/eval/ocr/tesseract_unlv_8087_054.3B.png")), lang="en")
+    rel = "data/eval/ocr/tesseract_unlv_8087_054.3B.png"
+    page = pipeline(rgb(shared(rel)), lang="en")
     text = page.text
     assert len(page.lines) > 100
+    assert cer(text, TRUTH[rel]["text"]) <= 0.035  # the default (fast) recogniser
     left = [text.index(s) for s in ("This is Greater Serbia", "On returning to the region",
                                     "the Greco-Roman city")]
     right = text.index("need receives flour")

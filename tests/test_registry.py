@@ -96,7 +96,9 @@ def test_settings_from_env():
 
 def test_onnx_sessions_are_cpu_with_sized_threads(registry, settings):
     engine = registry.get("ocr-ppocrv6")
-    for part in (engine.detector, engine.classifier, engine.recognizer):
+    parts = [engine.detector, engine.classifier,
+             *(engine.recognizer_for(model) for model in ("fast", "accurate"))]
+    for part in parts:
         session = part.session.session
         assert session.get_providers() == ["CPUExecutionProvider"]
         assert session.get_session_options().intra_op_num_threads == settings.intra_op_threads

@@ -15,9 +15,12 @@ DPI = dict(kind=int, minimum=36, maximum=600, help="PDF render resolution (defau
 @dataclass(frozen=True)
 class OcrOptions:
     """``lang``: ``auto`` decides per line, ``en`` Latin only, ``ko`` every line as Korean;
-    ``min_score`` 0–1, lines read with less are dropped; ``pages``/``dpi`` for PDFs."""
+    ``model``: the Latin recogniser, ``fast`` or ``accurate``; ``min_score`` 0–1, lines read
+    with less are dropped; ``pages``/``dpi`` for PDFs."""
 
     lang: str = option("auto", choices=pipeline.LANGS, help="auto, en or ko")
+    model: str = option(pipeline.MODELS[0], choices=pipeline.MODELS,
+                        help="Latin recogniser: fast (PP-OCRv6 tiny) or accurate (small)")
     min_score: float = option(pipeline.MIN_SCORE, minimum=0, maximum=1,
                               help="drop lines read with a lower score")
     pages: str | None = option(None, **PAGES)
@@ -50,7 +53,7 @@ def run(documents, options: OcrOptions, ctx: Context) -> OcrResult:
     for page in doc.pages:
         ctx.deadline.check()
         pages.append((ocr(page.image, page=page.page, lang=options.lang,
-                          min_score=options.min_score, timings=ctx.timings,
+                          model=options.model, min_score=options.min_score, timings=ctx.timings,
                           deadline=ctx.deadline), page.dpi))
         ctx.progress(1)
     return OcrResult(doc.filename, pages)

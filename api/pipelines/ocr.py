@@ -31,6 +31,8 @@ from ..vision import crop_quad, order_quad, quad_to_xyxy, reading_order
 from .base import Deadline, Timings
 
 LANGS = ("auto", "en", "ko")
+#: Latin recogniser choices (:data:`api.engines.ppocr.RECOGNIZERS`); the first is the default.
+MODELS = tuple(ppocr.RECOGNIZERS)
 #: Lines read with a lower score are dropped (the job default).
 MIN_SCORE = 0.5
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
@@ -148,8 +150,9 @@ class OcrPipeline:
 
     Args: ``registry`` provides ``ocr-ppocrv6`` and (for Korean) ``ocr-ko-rec`` and
     ``ocr-tesseract-kor``.
-    Options per call: ``lang`` ∈ ``auto|en|ko``; ``min_score`` 0–1 drops weaker lines;
-    ``det_max_side`` detector input size in pixels.
+    Options per call: ``lang`` ∈ ``auto|en|ko``; ``model`` ∈ :data:`MODELS` the PP-OCRv6
+    recogniser for Latin lines (``fast`` tiny, ``accurate`` small); ``min_score`` 0–1 drops
+    weaker lines; ``det_max_side`` detector input size in pixels.
     Raises :class:`~api.errors.ModelUnavailable` when a needed model is not installed and
     :class:`~api.errors.GatewayTimeout` past the deadline.
     """
@@ -235,7 +238,7 @@ class OcrPipeline:
         return flipped > len(votes) / 2
 
     def _recognize(self, crops: list[np.ndarray], lang: str, timings: Timings,
-                   deadline: Deadline) -> list[tuple[str, float, str]]:
+                   deadline: Deadline, model: str = MODELS[0]) -> list[tuple[str, float, str]]:
         """Read RGB line crops; returns ``(text, score, engine)`` per crop (see module doc).
         Every crop is bounded here (:func:`bound_line`), whichever recogniser reads it."""
         crops = [bound_line(c) for c in crops]
@@ -246,7 +249,7 @@ class OcrPipeline:
                 # in chunks, so a page with hundreds of lines still stops at its deadline
                 for start in range(0, len(crops), RECOGNIZE_CHUNK):
                     bgr = [c[:, :, ::-1].copy() for c in crops[start:start + RECOGNIZE_CHUNK]]
-                    results += [(t, s, "ppocr") for t, s in latin.recognize(bgr)]
+                    results += [(t, s, "ppocr") for t, s in latin.recognize(bgr, model)]
                     deadline.check()
         if lang == "ko":
             todo = list(range(len(crops)))
@@ -283,7 +286,8 @@ class OcrPipeline:
         return results
 
     def __call__(self, image: np.ndarray, *, page: int = 1, lang: str = "auto",
-                 min_score: float = MIN_SCORE, timings: Timings | None = None,
+                 model: str = MODELS[0], min_score: float = MIN_SCORE,
+                 timings: Timings | None = None,
                  deadline: Deadline | None = None) -> OcrPage:
         """OCR one image.
 
@@ -307,11 +311,11 @@ class OcrPipeline:
             quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
                               for q in quads])
             crops = [crop_quad(image, q) for q in quads]
-        results = self._recognize(crops, lang, timings, deadline) if crops else []
+        results = self._recognize(crops, lang, timings, deadline, model) if crops else []
         mean = sum(r[1] for r in results) / len(results) if results else 0.0
         single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
         if h <= LINE_FALLBACK_MAX_HEIGHT and (single_row or mean < AUTO_LATIN_SCORE):
-            whole = self._recognize([image], lang, timings, deadline)[0]
+            whole = self._recognize([image], lang, timings, deadline, model)[0]
             if whole[0].strip() and whole[1] > mean:
                 quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
                 results = [whole]
