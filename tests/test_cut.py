@@ -47,16 +47,101 @@ def test_objectcut_examples(pipeline, name, objects, min_iou):
     assert reference_iou(image, result.alpha, reference) >= min_iou
 
 
-def test_alpha_stays_inside_object_boxes(pipeline):
+def test_alpha_stays_with_its_object_not_the_neighbour(pipeline):
+    """The person's alpha may reach past its detector box (a foot the box cut off) but never
+    past the padded crop, and the car beside it does not leak in."""
+    from api.pipelines.cut import BOX_PAD
+
     image = rgb(TESTDATA / "photo_car_person.jpg")
     result = pipeline(image, ["person"])
     (person,) = result.objects
     x1, y1, x2, y2 = (int(v) for v in person.box)
+    px, py = int(np.ceil(BOX_PAD * (x2 - x1))) + 1, int(np.ceil(BOX_PAD * (y2 - y1))) + 1
     outside = result.alpha.copy()
-    outside[y1:y2 + 1, x1:x2 + 1] = 0
+    outside[max(0, y1 - py):y2 + py + 1, max(0, x1 - px):x2 + px + 1] = 0
     assert outside.max() == 0
+    (car,) = pipeline(image, ["car"]).objects
+    cx1, cy1, cx2, cy2 = (int(v) for v in car.box)
+    car_only = result.alpha[cy1:cy2, cx1:cx2].copy()
+    car_only[max(0, y1 - cy1):max(0, y2 - cy1), max(0, x1 - cx1):max(0, x2 - cx1)] = 0
+    assert (car_only > 0.5).mean() < 0.02
     inside = result.alpha[y1:y2, x1:x2]
     assert 0.2 < (inside > 0.5).mean() < 0.9  # the person, not the whole box
+
+
+def _own_part(result, index):
+    """Mask of detection ``index``'s box less every other detection's box."""
+    mask = np.zeros(result.alpha.shape, bool)
+    x1, y1, x2, y2 = (int(v) for v in result.objects[index].box)
+    mask[y1:y2, x1:x2] = True
+    for j, other in enumerate(result.objects):
+        if j != index:
+            ox1, oy1, ox2, oy2 = (int(v) for v in other.box)
+            mask[oy1:oy2, ox1:ox2] = False
+    return mask
+
+
+def test_bus_behind_people_is_opaque_not_a_ghost(pipeline):
+    """In the bus's own crop ISNet's salient object is the people in front of it; the bus
+    must still come out whole and opaque (GrabCut takes over for it), and each person too."""
+    result = pipeline(rgb(EVAL / "ultralytics_bus.jpg"), ["person", "bus"])
+    classes = [o.cls for o in result.objects]
+    assert classes.count("bus") == 1 and classes.count("person") >= 3
+    bus = _own_part(result, classes.index("bus"))
+    alpha = result.alpha[bus]
+    assert (alpha > 0.5).mean() > 0.6  # most of the bus's own part
+    assert np.median(alpha[alpha > 0.05]) > 0.95  # opaque where it is, not translucent
+    for i, cls in enumerate(classes):
+        if cls == "person" and result.objects[i].score > 0.5:
+            x1, y1, x2, y2 = (int(v) for v in result.objects[i].box)
+            assert (result.alpha[y1:y2, x1:x2] > 0.5).mean() > 0.3
+    assert result.mattes <= len(classes) and not result.capped
+
+
+def test_matte_cap_shares_one_whole_image_matte(registry):
+    image = rgb(EVAL / "ultralytics_bus.jpg")
+    full = CutPipeline(registry)(image, ["person", "bus"])
+    capped = CutPipeline(registry, max_mattes=2)(image, ["person", "bus"])
+    assert capped.capped and capped.mattes == 2
+    assert len(capped.objects) == len(full.objects)  # every object is still cut
+    assert (capped.alpha > 0.5).mean() > 0.5 * (full.alpha > 0.5).mean()
+
+
+def test_plan_mattes_merges_neighbours_of_like_size_only():
+    from api.pipelines.cut import plan_mattes
+
+    boxes = np.array([[100, 100, 300, 400], [120, 110, 310, 390],  # two people side by side
+                      [0, 0, 800, 600], [600, 500, 640, 540]], np.float32)  # a bus, a ball
+    plans = plan_mattes(boxes, 800, 600, max_mattes=10)
+    members = sorted(p.members for p in plans)
+    assert members == [(0, 1), (2,), (3,)] and not any(p.whole for p in plans)
+    capped = plan_mattes(boxes, 800, 600, max_mattes=2)
+    assert len(capped) == 2 and capped[-1].whole
+    assert sorted(i for p in capped for i in p.members) == [0, 1, 2, 3]
+
+
+def test_matte_shape_bounds_every_side():
+    from api.engines.isnet import MAX_STRETCH, MIN_SIDE, STEP, matte_shape
+
+    for h, w in [(1, 1), (40, 900), (700, 610), (5000, 100), (150, 150), (3000, 3000)]:
+        mh, mw = matte_shape(h, w, 384)
+        assert mh % STEP == 0 and mw % STEP == 0 and max(mh, mw) <= 384
+        assert min(mh, mw) >= min(MIN_SIDE, max(mh, mw)) - 1e-9 or \
+            min(mh, mw) * MAX_STRETCH >= max(mh, mw) - STEP
+        assert (mh >= mw) == (h >= w) or h == w
+    assert matte_shape(150, 150, 384) == (192, 192)  # small crops are matted small
+
+
+def test_one_dynamic_isnet_session_matches_across_sizes(registry):
+    """The rewritten ISNet graph runs at any multiple of 64; the elephant's mask at 256 and
+    384 px agrees with the one at 512 px."""
+    matte = registry.get("matte-isnet")
+    image = rgb(TESTDATA / "photo_elephant.jpg")
+    ref = matte(image, max_side=512) > 0.5
+    for side in (256, 384):
+        mask = matte(image, max_side=side) > 0.5 if side <= matte.max_side else None
+        if mask is not None:
+            assert (mask & ref).sum() / (mask | ref).sum() > 0.97
 
 
 def test_white_inside_object_stays_opaque(pipeline):

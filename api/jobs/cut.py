@@ -46,11 +46,13 @@ class CutResult:
                                            max_side=self.options.max_side))
 
     def as_dict(self, with_png: bool = False) -> dict:
-        """``{"objects", "width", "height"}`` plus ``image_base64`` with ``with_png``."""
+        """``{"objects", "mattes", "capped", "width", "height"}`` plus ``image_base64`` with
+        ``with_png``."""
         import base64
 
         h, w = self.image.shape[:2]
-        out = {"objects": [o.as_dict() for o in self.cut.objects], "width": w, "height": h}
+        out = {"objects": [o.as_dict() for o in self.cut.objects], "mattes": self.cut.mattes,
+               "capped": self.cut.capped, "width": w, "height": h}
         return {"image_base64": base64.b64encode(self.png()).decode(), **out} if with_png \
             else out
 

@@ -24,14 +24,35 @@ from .base import Deadline, Detection, Timings
 #: Detector score from which an object is cut out (the job default, ObjectCut's 0.25).
 MIN_SCORE = 0.25
 BOX_PAD = 0.10
-#: A matte covering less of its object's box than this is replaced by GrabCut.
+#: A matte covering less than this share of its object's own part of the box (the box less
+#: the other detections' boxes) is replaced by GrabCut: ISNet matted something else there.
 MIN_MATTE_SHARE = 0.05
+#: ... and this share when other detections cover at least :data:`OCCLUDED_SHARE` of the
+#: box: in a bus's crop ISNet's salient objects are the people in front of it, and the bus
+#: came back as a translucent, holed ghost.
+OCCLUDED_MATTE_SHARE = 0.5
+OCCLUDED_SHARE = 0.1
+#: Padded crops overlapping by this share of the smaller one, and of comparable size (the
+#: smaller at least :data:`MERGE_SIZE_RATIO` of the larger), are matted together. A person
+#: in front of a bus is not merged into it: in the bus's crop ISNet's salient object is the
+#: person, so the bus needs its own.
+MERGE_OVERLAP = 0.5
+MERGE_SIZE_RATIO = 0.33
+#: GrabCut runs on the crop scaled to this longer side at most (it is iterative and slow).
+GRABCUT_SIDE = 320
 
 
 def grabcut(crop: np.ndarray, box: tuple[int, int, int, int], iterations: int = 4) -> np.ndarray:
     """Foreground of ``crop`` inside ``box`` (xyxy in crop pixels) by OpenCV GrabCut
-    (Rother et al. 2004) seeded with the rectangle. Returns float32 ``(h, w)`` 0–1, edges
-    softened by a 3-px blur."""
+    (Rother et al. 2004) seeded with the rectangle, run at :data:`GRABCUT_SIDE` px at most.
+    Returns float32 ``(h, w)`` 0–1, edges softened by a 3-px blur."""
+    h, w = crop.shape[:2]
+    scale = min(1.0, GRABCUT_SIDE / max(h, w))
+    if scale < 1.0:  # iterative: run it small, return it full size
+        small = cv2.resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+        fg = grabcut(small, tuple(int(v * scale) for v in box), iterations)
+        return cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR)
     x1, y1, x2, y2 = box
     mask = np.zeros(crop.shape[:2], np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
@@ -44,10 +65,14 @@ def grabcut(crop: np.ndarray, box: tuple[int, int, int, int], iterations: int = 
 
 @dataclass
 class CutResult:
-    """``alpha`` float32 ``(H, W)`` 0–1 over the input image; ``objects`` the instances cut."""
+    """``alpha`` float32 ``(H, W)`` 0–1 over the input image; ``objects`` the instances cut;
+    ``mattes`` the ISNet calls made; ``capped`` True when some objects shared a whole-image
+    matte because the request passed ``PRISM_MAX_MATTES``."""
 
     alpha: np.ndarray
     objects: list[Detection] = field(default_factory=list)
+    mattes: int = 0
+    capped: bool = False
 
     def union_box(self) -> list[int]:
         """xyxy pixel box enclosing every cut object."""
@@ -67,16 +92,121 @@ def class_ids(names: list[str]) -> list[int]:
     return sorted({lookup[n] for n in wanted})
 
 
+@dataclass(frozen=True)
+class MattePlan:
+    """One ISNet call: ``crop`` xyxy integer pixels of the image, ``members`` indices of the
+    detections it serves, ``whole`` whether it is the whole-image matte."""
+
+    crop: tuple[int, int, int, int]
+    members: tuple[int, ...]
+    whole: bool = False
+
+
+def _padded(box, w: int, h: int, pad: float = BOX_PAD) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = box
+    px, py = pad * (x2 - x1), pad * (y2 - y1)
+    return (int(max(0, x1 - px)), int(max(0, y1 - py)),
+            int(min(w, np.ceil(x2 + px))), int(min(h, np.ceil(y2 + py))))
+
+
+def _area(b) -> float:
+    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+
+def _union(a, b) -> tuple[int, int, int, int]:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def plan_mattes(boxes: np.ndarray, w: int, h: int, max_mattes: int) -> list[MattePlan]:
+    """How to matte ``boxes`` (``(N, 4)`` xyxy pixels) of a ``w × h`` image in at most
+    ``max_mattes`` ISNet calls.
+
+    - Each box's padded crop is matted; crops of comparable size that overlap by at least
+      :data:`MERGE_OVERLAP` of the smaller one are merged into their union crop (one matte
+      for two people side by side, for a rider and a horse).
+    - Past ``max_mattes`` crops, the largest ``max_mattes − 1`` keep theirs and the rest
+      share one whole-image matte (a cheaper, coarser mask: :attr:`CutResult.capped`).
+    Returns the plans, largest crop first.
+    """
+    if len(boxes) == 0:
+        return []
+    if max_mattes <= 1:
+        return [MattePlan((0, 0, w, h), tuple(range(len(boxes))), whole=True)]
+    groups = [(_padded(b, w, h), [i]) for i, b in enumerate(boxes)]
+    merged = True
+    while merged:
+        merged = False
+        groups.sort(key=lambda g: -_area(g[0]))
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                ca, cb = groups[a][0], groups[b][0]
+                inter = _area((max(ca[0], cb[0]), max(ca[1], cb[1]),
+                               min(ca[2], cb[2]), min(ca[3], cb[3])))
+                small, large = sorted((_area(ca), _area(cb)))
+                if inter >= MERGE_OVERLAP * small and small >= MERGE_SIZE_RATIO * large:
+                    groups[a] = (_union(ca, cb), groups[a][1] + groups[b][1])
+                    del groups[b]
+                    merged = True
+                    break
+            if merged:
+                break
+    plans = [MattePlan(crop, tuple(sorted(members))) for crop, members in groups]
+    if len(plans) > max_mattes:
+        rest = tuple(sorted(i for p in plans[max_mattes - 1:] for i in p.members))
+        plans = plans[:max_mattes - 1] + [MattePlan((0, 0, w, h), rest, whole=True)]
+    return plans
+
+
+def object_alpha(soft: np.ndarray, box: tuple[int, int, int, int],
+                 region: tuple[int, int, int, int]) -> np.ndarray:
+    """One object's alpha from a crop's soft matte ``soft`` ``(h, w)`` float32 0–1: the
+    matte inside ``region`` (the object's padded box, crop pixels), limited to the
+    connected parts of the foreground (matte > 0.5) that reach into ``box`` (its detector
+    box) and a 4-px feather around them, so a salient neighbour in the margin never leaks
+    in while a leg or a wheel the box cut off stays. Holes the matte left inside the
+    object (translucent panels, low-contrast bodies) are filled opaque. Returns float32
+    ``(h, w)`` 0–1, zero outside ``region``."""
+    rx1, ry1, rx2, ry2 = region
+    part = soft[ry1:ry2, rx1:rx2]
+    fg = (part > 0.5).astype(np.uint8)
+    out = np.zeros_like(soft)
+    if not fg.any():
+        return out
+    n, labels = cv2.connectedComponents(fg, connectivity=8)
+    bx1, by1 = max(0, box[0] - rx1), max(0, box[1] - ry1)
+    bx2, by2 = max(bx1 + 1, box[2] - rx1), max(by1 + 1, box[3] - ry1)
+    touching = np.unique(labels[by1:by2, bx1:bx2])
+    keep = np.isin(labels, touching[touching > 0]).astype(np.uint8)
+    # fill holes: what the outside cannot reach through the background is object
+    flood = np.pad(1 - keep, 1, constant_values=1)
+    cv2.floodFill(flood, None, (0, 0), 2)
+    keep = np.maximum(keep, (flood[1:-1, 1:-1] == 1).astype(np.uint8))
+    near = cv2.dilate(keep, np.ones((9, 9), np.uint8))
+    out[ry1:ry2, rx1:rx2] = np.where(keep > 0, np.maximum(part, 1.0 * keep), part * near)
+    return out
+
+
 class CutPipeline:
-    """Args: ``registry`` with ``detect-yolox-nano`` and ``matte-isnet``.
+    """Args: ``registry`` with ``detect-yolox-nano`` and ``matte-isnet``; ``max_mattes``
+    ISNet calls per request at most (``PRISM_MAX_MATTES``; past it objects share a
+    whole-image matte and the result says ``capped``).
     Raises 400 for unknown classes, 422 when none is found (naming what was seen), 503/504."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, max_mattes: int | None = None):
         self.registry = registry
+        self.max_mattes = max_mattes or registry.settings.max_mattes
+
+    def _matte(self, image: np.ndarray, plan: MattePlan, timings: Timings) -> np.ndarray:
+        x1, y1, x2, y2 = plan.crop
+        with timings.stage("matte"):
+            return self.registry.get(isnet.SPEC)(image[y1:y2, x1:x2])
 
     def __call__(self, image: np.ndarray, objects: list[str], *, min_score: float = MIN_SCORE,
                  timings: Timings | None = None, deadline: Deadline | None = None) -> CutResult:
-        """Cut ``objects`` (COCO names) out of ``image`` ``(H, W, 3)`` uint8 RGB."""
+        """Cut ``objects`` (COCO names) out of ``image`` ``(H, W, 3)`` uint8 RGB:
+        :func:`plan_mattes` groups the detections into at most ``max_mattes`` ISNet calls,
+        each matted at the size its crop needs; :func:`object_alpha` keeps each object's
+        part of its crop's matte."""
         timings = timings or Timings()
         deadline = deadline or Deadline(None)
         ids = class_ids(objects)
@@ -91,32 +221,61 @@ class CutPipeline:
                 f"{min_score:g}; the photo shows: {', '.join(names) if names else 'nothing known'}.",
                 ext={"seen": names})
         h, w = image.shape[:2]
-        alpha = np.zeros((h, w), np.float32)
-        matte = self.registry.get(isnet.SPEC)
-        result = CutResult(alpha=alpha)
-        for box, score, cls in zip(boxes, scores, found):
+        plans = plan_mattes(boxes, w, h, self.max_mattes)
+        result = CutResult(alpha=np.zeros((h, w), np.float32),
+                           capped=len(plans) > 1 and plans[-1].whole)
+        for plan in plans:
             deadline.check()
-            x1, y1, x2, y2 = box
-            px, py = BOX_PAD * (x2 - x1), BOX_PAD * (y2 - y1)
-            cx1, cy1 = int(max(0, x1 - px)), int(max(0, y1 - py))
-            cx2, cy2 = int(min(w, np.ceil(x2 + px))), int(min(h, np.ceil(y2 + py)))
-            if cx2 - cx1 < 2 or cy2 - cy1 < 2:
-                continue
-            with timings.stage("matte"):
-                soft = matte(image[cy1:cy2, cx1:cx2])
-            inside = np.zeros_like(soft)
-            bx1, by1 = int(max(0, x1 - cx1)), int(max(0, y1 - cy1))
-            bx2, by2 = int(np.ceil(x2 - cx1)), int(np.ceil(y2 - cy1))
-            inside[by1:by2, bx1:bx2] = 1.0
-            if (soft[by1:by2, bx1:bx2] > 0.5).mean() < MIN_MATTE_SHARE:
-                # ISNet matted something else (or nothing) in this crop: fall back to GrabCut
-                with timings.stage("grabcut"):
-                    soft = grabcut(image[cy1:cy2, cx1:cx2], (bx1, by1, bx2, by2))
-            region = alpha[cy1:cy2, cx1:cx2]
-            np.maximum(region, soft * inside, out=region)
-            result.objects.append(Detection(COCO_CLASSES[int(cls)], float(score),
-                                            [float(v) for v in box]))
+            soft = self._matte(image, plan, timings)
+            result.mattes += 1
+            for i in plan.members:
+                # smaller detections overlapping this one are what may stand in front of it
+                others = [boxes[j] for j in range(len(boxes))
+                          if j != i and _area(boxes[j]) < _area(boxes[i])]
+                self._place(result, image, soft, plan, boxes[i], scores[i], found[i],
+                            timings, others=others)
         return result
+
+    def _place(self, result: CutResult, image, soft, plan: MattePlan, box, score, cls,
+               timings: Timings, others) -> None:
+        """Add one detection's alpha (from its plan's matte ``soft``) to ``result``;
+        ``others`` the smaller detections' boxes (their area does not count for
+        :data:`MIN_MATTE_SHARE`)."""
+        h, w = result.alpha.shape
+        cx1, cy1, cx2, cy2 = plan.crop
+        region = _shift(_padded(box, w, h), plan.crop)
+        inner = _shift(box, plan.crop)
+        alpha = object_alpha(soft, inner, region)
+        bx1, by1, bx2, by2 = (int(v) for v in inner)
+        if bx2 - bx1 < 2 or by2 - by1 < 2:
+            return
+        own = np.ones((by2 - by1, bx2 - bx1), bool)
+        for other in others:
+            ox1, oy1, ox2, oy2 = _shift(other, plan.crop)
+            own[max(0, oy1 - by1):max(0, oy2 - by1), max(0, ox1 - bx1):max(0, ox2 - bx1)] = False
+        occluded = 1.0 - own.mean()
+        if not own.any():
+            own[:] = True
+        need = OCCLUDED_MATTE_SHARE if occluded >= OCCLUDED_SHARE else MIN_MATTE_SHARE
+        if (alpha[by1:by2, bx1:bx2][own] > 0.5).mean() < need:
+            # ISNet matted something else (or nothing) here: GrabCut seeded with the box
+            rx1, ry1, rx2, ry2 = region
+            with timings.stage("grabcut"):
+                cut = grabcut(image[cy1 + ry1:cy1 + ry2, cx1 + rx1:cx1 + rx2],
+                              (bx1 - rx1, by1 - ry1, bx2 - rx1, by2 - ry1))
+            alpha = np.zeros_like(soft)
+            alpha[ry1:ry2, rx1:rx2] = cut
+        target = result.alpha[cy1:cy2, cx1:cx2]
+        np.maximum(target, alpha, out=target)
+        result.objects.append(Detection(COCO_CLASSES[int(cls)], float(score),
+                                        [float(v) for v in box]))
+
+
+def _shift(box, crop) -> tuple[int, int, int, int]:
+    """xyxy ``box`` in image pixels → integer pixels of ``crop`` (clipped to it)."""
+    cx1, cy1, cx2, cy2 = crop
+    return (int(max(0, box[0] - cx1)), int(max(0, box[1] - cy1)),
+            int(min(cx2 - cx1, np.ceil(box[2] - cx1))), int(min(cy2 - cy1, np.ceil(box[3] - cy1))))
 
 
 def compose(image: np.ndarray, result: CutResult, *, white_bg: bool = False,
