@@ -39,7 +39,7 @@ OCCLUDED_SHARE = 0.1
 MERGE_OVERLAP = 0.5
 MERGE_SIZE_RATIO = 0.33
 #: GrabCut runs on the crop scaled to this longer side at most (it is iterative and slow).
-GRABCUT_SIDE = 320
+GRABCUT_SIDE = 240
 
 
 def grabcut(crop: np.ndarray, box: tuple[int, int, int, int], iterations: int = 4) -> np.ndarray:
