@@ -60,8 +60,8 @@ class Settings:
             "matte (the response says capped).")
     max_new_tokens: int = _setting(128, "Cap on /generate-text max_new_tokens.")
     kosmos_variant: str = _setting(
-        "int8", "Kosmos-2 CPU variant: fp32, bf16 or int8 (int8: 86 vs 211 ms per token, "
-                "8.3 vs 6.5 GB; bf16: 189 ms, 3.3 GB; bench/bench_kosmos.py).")
+        "int8", "Kosmos-2 CPU variant: fp32, bf16 or int8 (int8: 73 vs 323 ms per token, "
+                "2.2 vs 6.5 GB; bf16: 207 ms, 3.3 GB; bench/bench_kosmos.py).")
     max_upload_bytes: int = _setting(25 * 1024 * 1024, "Largest accepted request body.")
     max_image_mp: float = _setting(50.0, "Largest decoded image, in megapixels (bomb guard).")
     min_image_side: int = _setting(
@@ -96,7 +96,8 @@ class Settings:
                "workers never restart together); a backstop, RSS is flat (uwsgi.ini).")
     reload_on_rss_mb: int = _setting(
         12288, "uWSGI recycles a worker whose RSS passes this after a request (0 = off); above "
-        "Kosmos-2 int8's 8.4 GB peak so only runaway growth triggers it.")
+        "the largest legitimate worker (all models, Kosmos-2 fp32: about 8 GB) so only runaway "
+        "growth triggers it.")
     worker_max_rss_mb: int = _setting(
         14336, "uWSGI's master kills a worker whose RSS passes this even mid-request "
                "(evil-reload-on-rss; 0 = off): the cap on a runaway native decoder. Above "

@@ -14,6 +14,10 @@
 2. **Cold start** — a fresh single worker with nothing preloaded: each endpoint's first
    request (which loads its models; load time per model from ``GET /models``), its second
    request, and the worker's RSS after it.
+0. **Speed targets** — the rows issue #22 sets goals for, through the service, each Prism
+   request and the alternative a user would pick instead called in turn (p50 of ≥ 5): /ocr
+   against the Tesseract 5 CLI (with each one's CER), /cut of one object against ISNet
+   alone at 512².
 3. **Notes** — references the issues ask for: /ocr vs a bare RapidOCR call, /extract per page
    of a 10-page PDF, /cut's detector vs matte, /stamps detection and one crop embedding.
 4. **Korean line recognition** — ``ocr-ko-rec`` against Tesseract ``kor+eng`` per line crop
@@ -268,6 +272,103 @@ def jobs_table(pages: int = 100, dpi: int = 150) -> list[str]:
     return rows
 
 
+def crowded_photo() -> bytes:
+    """A 3 × 2 collage (JPEG, 1920×1280) of the bus, zidane and horses photos and their
+    mirror images: about 28 people, ties, horses and buses in one request, the crowded
+    street/herd case of issue #22 (no single crowded photo is among the development data)."""
+    import cv2
+
+    cells = []
+    for name in ("ultralytics_bus.jpg", "ultralytics_zidane.jpg", "darknet_horses.jpg"):
+        image = cv2.imread(str(SHARED / "data/eval/cut" / name))
+        cells.append(cv2.resize(image, (640, 640), interpolation=cv2.INTER_AREA))
+    top = np.hstack(cells)
+    collage = np.vstack([top, np.ascontiguousarray(top[:, ::-1])])
+    return cv2.imencode(".jpg", collage, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def targets_table(runs: int) -> list[str]:
+    """Issue #22's rows side by side, through the service as ``make run`` starts it (uWSGI,
+    2 processes × 1 thread, models preloaded): each Prism request and its alternative called
+    in turn ``runs`` times (p50), with CER for the OCR rows. Alternatives: the Tesseract 5
+    CLI (``-l eng``) for /ocr, ISNet alone at 512² in process for /cut of one object."""
+    import json
+    import subprocess
+
+    from common import multipart
+
+    from api.engines.isnet import MODEL as ISNET
+    from api.engines.isnet import IsnetEngine
+    from api.metrics import cer
+
+    truth = json.loads((REPO_ROOT / "tests/data/ocr_truth.json").read_text())
+    settings = Settings.from_env()
+    isnet512 = IsnetEngine(Path(settings.models_dir) / ISNET, settings.intra_op_threads, 512)
+    elephant = SHARED / "models/testdata/photo_elephant.jpg"
+    elephant_rgb = decode_image(elephant.read_bytes(), settings)
+    rows = [("/ocr, full page", "data/eval/ocr/tesseract_unlv_8087_054.3B.png", "ocr",
+             {"lang": "en"}, "tesseract", "≤ 3 s, CER ≤ 0.035"),
+            ("/ocr, full page, model=accurate", "data/eval/ocr/tesseract_unlv_8087_054.3B.png",
+             "ocr", {"lang": "en", "model": "accurate"}, None, "(the slower recogniser)"),
+            ("/ocr, small page", "data/eval/ocr/tesseract_phototest.png", "ocr",
+             {"lang": "en"}, "tesseract", "≤ 0.4 s"),
+            ("/cut, 5 objects", "data/eval/cut/ultralytics_bus.jpg", "cut",
+             {"objects": "person,bus", "format": "png"}, None, "≤ 2.5 s"),
+            ("/cut, crowded", None, "cut",
+             {"objects": "person,bus,tie,horse", "format": "png"}, None, "≤ 6 s"),
+            ("/cut, 1 object", "models/testdata/photo_elephant.jpg", "cut",
+             {"objects": "elephant", "format": "png"}, "isnet512", "≤ 0.6 s")]
+    env = {"PRISM_PRELOAD": "ocr-ppocrv6,detect-yolox-nano,matte-isnet"}
+    out = ["| job | input | Prism p50 ms | alternative | alternative p50 ms | goal | result |",
+           "|---|---|---:|---|---:|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp, \
+            running(env, log_path=os.path.join(tmp, "uwsgi.log")) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for label, rel, job, fields, alternative, goal in rows:
+            data = (SHARED / rel).read_bytes() if rel else crowded_photo()
+            name = Path(rel).name if rel else "crowded_collage.jpg"
+            body, headers = multipart(fields, name, data)
+            seen: dict = {}
+
+            def prism():
+                status, payload = post(port, f"/{job}", body, headers)
+                if status != 200:
+                    raise RuntimeError(f"{label}: HTTP {status} {payload[:200]!r}")
+                seen["payload"] = payload
+
+            calls = [prism]
+            if alternative == "tesseract":
+                path = os.path.join(tmp, name)
+                Path(path).write_bytes(data)
+                calls.append(lambda: seen.__setitem__("tess", subprocess.run(
+                    ["tesseract", path, "-", "-l", "eng"], capture_output=True, text=True,
+                    check=True).stdout))
+            elif alternative == "isnet512":
+                calls.append(lambda: isnet512(elephant_rgb))
+            times = [statistics.median(t) for t in timed_alternately(calls, runs)]
+            result = ""
+            if job == "ocr":
+                text = "\n".join(p["text"] for p in json.loads(seen["payload"])["pages"])
+                result = f"CER {cer(text, truth[rel]['text']):.3f}"
+                if alternative:
+                    result += f"; Tesseract CER {cer(seen['tess'], truth[rel]['text']):.3f}"
+            else:
+                cut = json.loads(post(port, "/cut", *multipart(
+                    {**fields, "format": "json"}, name, data))[1])
+                result = f"{len(cut['objects'])} objects, {cut['mattes']} mattes" + \
+                    (", capped" if cut["capped"] else "")
+            what = {"tesseract": "Tesseract 5 CLI -l eng", "isnet512": "ISNet alone, 512²",
+                    None: "—"}[alternative]
+            alt_ms = f"{times[1]:.0f}" if len(times) > 1 else "—"
+            shown = describe(rel) if rel else "collage of bus, zidane, horses ×2, 1920×1280"
+            out.append(f"| {label} | {shown} | {times[0]:.0f} | {what} | {alt_ms} | {goal} | "
+                       f"{result} |")
+    out += ["", "/generate-text int8 memory and speed (full-size Kosmos-2): "
+            "`python bench/bench_kosmos.py` → bench/kosmos.md (about 10 minutes and 10 GB, "
+            "so not part of `make bench`)."]
+    return out
+
+
 def notes(runs: int) -> list[str]:
     """Section 3 (see the module docstring) as Markdown bullet lines (in-process figures)."""
     import io
@@ -360,9 +461,14 @@ def main() -> int:
                         help="length of each throughput measurement")
     parser.add_argument("--jobs-only", action="store_true",
                         help="only the async-job table (printed, results.md untouched)")
+    parser.add_argument("--targets-only", action="store_true",
+                        help="only the speed-target table (printed, results.md untouched)")
     args = parser.parse_args()
     if args.jobs_only:
         print("\n".join(jobs_table()))
+        return 0
+    if args.targets_only:
+        print("\n".join(targets_table(max(5, args.runs))))
         return 0
     with tempfile.TemporaryDirectory(prefix="prism-bench-") as tmp:
         models, kosmos = models_dir(Path(tmp))
@@ -377,6 +483,8 @@ def main() -> int:
         f"Machine: {os.cpu_count()} cores, {cpu}, {ram_gb} GB RAM, "
         f"Python {platform.python_version()}. uWSGI {settings.processes} processes × "
         f"{settings.threads} thread; /generate-text: {kosmos}.", "",
+        "## Speed targets (issue #22: Prism and the alternative in turn)", "",
+        *targets_table(max(5, args.runs)), "",
         "## Endpoints", "",
         f"p50/p95 of {args.runs} requests after 2 warm-up calls, each right after a raw call "
         f"on the same input; throughput over {args.seconds:g} s per client count.", "",
