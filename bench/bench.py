@@ -355,7 +355,8 @@ def targets_table(runs: int) -> list[str]:
             else:
                 cut = json.loads(post(port, "/cut", *multipart(
                     {**fields, "format": "json"}, name, data))[1])
-                result = f"{len(cut['objects'])} objects, {cut['mattes']} mattes" + \
+                n, m = len(cut["objects"]), cut["mattes"]
+                result = f"{n} object{'s' * (n != 1)}, {m} matte{'s' * (m != 1)}" + \
                     (", capped" if cut["capped"] else "")
             what = {"tesseract": "Tesseract 5 CLI -l eng", "isnet512": "ISNet alone, 512²",
                     None: "—"}[alternative]
