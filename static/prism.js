@@ -5,6 +5,8 @@ const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"
 // Each tab's models and option defaults come from GET /capabilities (the jobs' options dataclasses),
 // so the page never holds a default of its own; the HTML values are only a fallback.
 let tab = "ocr", file = null, models = {}, jobModels = {};
+// The shown result's pages: [{page, dpi, width, height, boxes, items}]; pageAt indexes it.
+let pages = [], pageAt = 0, previews = {}, controller = null;
 
 function selectTab(name) {
   tab = name;
@@ -59,9 +61,11 @@ async function loadModels() {
 function clearResult() {
   $("result").hidden = true; $("error").hidden = true;
   ["text", "caption", "items", "heat"].forEach((id) => { $(id).innerHTML = ""; });
-  $("overlay").innerHTML = ""; $("timings").textContent = "";
-  ["download", "download-json", "download-text", "copy-text"].forEach((id) => { $(id).hidden = true; });
+  $("overlay").innerHTML = ""; $("boxes").innerHTML = ""; $("timings").textContent = "";
+  ["download", "download-json", "download-text", "copy-text", "download-annotated",
+    "download-zip", "pager", "before"].forEach((id) => { $(id).hidden = true; });
   $("stage").classList.remove("checker");
+  pages = []; pageAt = 0;
 }
 
 function setFile(f) {
@@ -136,20 +140,27 @@ async function run(ev) {
     body = JSON.stringify(json); headers["Content-Type"] = "application/json";
   }
   if (comparing() && !file) { showError("Compare needs the document as a file."); return; }
-  if (file && file.type === "application/pdf" && ["ocr", "extract"].includes(tab)) {
+  if (isPdf() && ["ocr", "extract"].includes(tab)) {
     body.append("job", tab);  // PDFs run as background jobs: page progress, any length
     await runJob(body);
     return;
   }
   $("busy").hidden = false; $("run").disabled = true;
+  controller = new AbortController();
+  const started = performance.now();
+  const tick = setInterval(() => {
+    $("elapsed").textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  }, 500);
+  $("elapsed").textContent = "0 s";
   try {
-    const r = await fetch(`/${endpoint()}`, { method: "POST", body, headers });
+    const r = await fetch(`/${endpoint()}`, { method: "POST", body, headers, signal: controller.signal });
     const data = await r.json();
     if (!r.ok) { showError(`${data.title || r.status}: ${data.detail || ""}`); return; }
     await show(data);
   } catch (e) {
-    showError(`The request failed: ${e.message}`);
+    showError(e.name === "AbortError" ? "Canceled." : `The request failed: ${e.message}`);
   } finally {
+    clearInterval(tick); controller = null;
     $("busy").hidden = true; $("run").disabled = Boolean(availability(tab));
   }
 }
@@ -239,7 +250,7 @@ function forget(id) {
 function showError(msg) { $("error").textContent = msg; $("error").hidden = false; }
 
 function imageSource() {
-  return file && file.type !== "application/pdf" ? URL.createObjectURL(file) : $("url").value.trim();
+  return file && !isPdf() ? URL.createObjectURL(file) : $("url").value.trim();
 }
 
 function loadImage(src) {
@@ -253,11 +264,11 @@ function svgElement(name, attrs) {
   return el;
 }
 
-function drawBoxes(width, height, boxes) {
-  const svg = $("overlay");
+function drawBoxes(width, height, boxes, svgId = "overlay", stageId = "stage") {
+  const svg = $(svgId);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   // labels ~14 px on screen whatever the image's size (the viewBox is in image pixels)
-  const shown = $("stage").clientWidth || width, scale = Math.max(1, width / shown);
+  const shown = $(stageId).clientWidth || width, scale = Math.max(1, width / shown);
   svg.style.setProperty("--label", `${14 * scale}px`);
   svg.replaceChildren(...boxes.flatMap((b, i) => {
     const [x1, y1, x2, y2] = b.box.map(Number), c = COLORS[i % COLORS.length];
@@ -287,12 +298,16 @@ async function show(data) {
     $("download").href = src; $("download").hidden = false;
     $("download").download = `${stem()}_cut.png`;
     listItems(data.objects.map((o) => `${o.class} ${o.score.toFixed(2)}`));
+    const original = imageSource();  // before: the photo with the detected boxes
+    if (original) {
+      await new Promise((resolve) => { $("original").onload = resolve; $("original").onerror = resolve; $("original").src = original; });
+      $("before").hidden = false;
+      drawBoxes(data.width, data.height, data.objects.map((o) => ({ box: o.box, label: o.class })), "boxes", "before");
+    }
+    if (data.capped) $("caption").textContent = "More objects than the matte limit: the smallest share one coarser whole-image matte.";
     return;
   }
   if (tab === "ocr") {
-    const page = data.pages[0];
-    if (page.dpi === null) await loadImage(imageSource()); else $("view").removeAttribute("src");
-    drawBoxes(page.width, page.height, page.lines.map((l) => ({ box: l.box, label: "" })));
     const texts = data.pages.map((p) => (data.pages.length > 1 ? `— page ${p.page} —\n` : "") + p.text);
     const found = data.pages.some((p) => p.lines.length);
     $("text").textContent = found ? texts.join("\n\n") : "No text found.";
@@ -302,27 +317,32 @@ async function show(data) {
       $("download-text").download = `${stem()}.txt`;
       $("download-text").hidden = false; $("copy-text").hidden = false;
     }
+    await showPages(data.pages.map((p) => ({ page: p.page, dpi: p.dpi, width: p.width, height: p.height,
+      boxes: p.lines.map((l) => ({ box: l.box, label: "" })), items: [] })));
     return;
   }
   if (tab === "extract") {
-    const page = data.files[0].pages[0];
-    if (file && file.type === "application/pdf") $("view").removeAttribute("src");
-    else await loadImage(imageSource());
-    drawBoxes(page.width, page.height, page.items.map((it) => ({ box: it.box, label: it.class })));
-    listItems(page.items.map((it) => `${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]`));
+    offerRerun("download-annotated", { mode: "annotated" }, "annotated");
+    offerRerun("download-zip", { mode: "zip", crops: "true" }, "crops");
+    await showPages(data.files[0].pages.map((p) => ({ page: p.page, dpi: p.dpi, width: p.width,
+      height: p.height, boxes: p.items.map((it) => ({ box: it.box, label: it.class })),
+      items: p.items.map((it) => `${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]`) })));
+    if (!data.files[0].pages.some((p) => p.items.length)) listItems(["Nothing found."]);
     return;
   }
   if (tab === "stamps") {
-    const page = data.pages[0], first = data.stamps.filter((s) => s.page === page.page);
-    if (file && file.type === "application/pdf") $("view").removeAttribute("src");
-    else await loadImage(imageSource());
     const compared = data.match !== undefined;  // /stamps/compare: each stamp's similarity
+    if (!compared) offerRerun("download-annotated", { mode: "annotated" }, "annotated");
     const label = (s, i) => compared ? `${i + 1} · ${s.similarity.toFixed(2)}${i === data.best && data.match ? " ✓" : ""}` : String(i + 1);
-    drawBoxes(page.width, page.height, first.map((s) => ({ box: s.box, label: label(s, data.stamps.indexOf(s)) })));
-    listItems(data.stamps.length ? data.stamps.map((s, i) =>
-      `${i + 1}. page ${s.page}, score ${s.score.toFixed(2)}` +
-      (compared ? `, similarity ${s.similarity.toFixed(2)}` : "") + ` [${s.box.map(Math.round).join(", ")}]`)
-      : ["No stamps found."]);
+    const line = (s, i) => `${i + 1}. page ${s.page}, score ${s.score.toFixed(2)}` +
+      (compared ? `, similarity ${s.similarity.toFixed(2)}` : "") + ` [${s.box.map(Math.round).join(", ")}]`;
+    await showPages(data.pages.map((p) => {
+      const mine = data.stamps.map((s, i) => [s, i]).filter(([s]) => s.page === p.page);
+      return { page: p.page, dpi: p.dpi, width: p.width, height: p.height,
+        boxes: mine.map(([s, i]) => ({ box: s.box, label: label(s, i) })),
+        items: mine.map(([s, i]) => line(s, i)) };
+    }));
+    if (!data.stamps.length) listItems(["No stamps found."]);
     if (compared) {
       $("caption").textContent = data.match
         ? `Match: stamp ${data.best + 1} (similarity ${data.best_similarity.toFixed(2)} ≥ ${data.threshold})`
@@ -345,6 +365,67 @@ async function show(data) {
     });
     $("caption").innerHTML = html + escapeHtml(text.slice(at));
   }
+}
+
+// A result's pages, one at a time: the page image (the file itself for an image; for a PDF
+// the service renders the page, POST /preview, so the boxes of that page line up on it).
+async function showPages(list) {
+  pages = list; pageAt = 0; previews = {};
+  $("pager").hidden = pages.length < 2;
+  await showPage(0);
+}
+
+function isPdf() {
+  return Boolean(file) && (file.type === "application/pdf" || /\.pdf$/i.test(file.name));
+}
+
+// The boxes are drawn in the page's own pixels over whatever size the image is shown at,
+// so the preview need not be rendered at the job's dpi to line up.
+async function pageImage(p) {
+  if (!isPdf()) return file || !$("url").value.trim().toLowerCase().endsWith(".pdf") ? imageSource() : "";
+  const key = String(p.page);
+  if (!previews[key]) {
+    const body = new FormData();
+    body.append("file", file); body.append("page", String(p.page));
+    const r = await fetch("/preview", { method: "POST", body });
+    previews[key] = r.ok ? URL.createObjectURL(await r.blob()) : "";
+  }
+  return previews[key];
+}
+
+async function showPage(i) {
+  if (!pages.length) return;
+  pageAt = Math.max(0, Math.min(pages.length - 1, i));
+  const p = pages[pageAt];
+  $("pageinfo").textContent = `page ${p.page} (${pageAt + 1} of ${pages.length})`;
+  $("prev").disabled = pageAt === 0; $("next").disabled = pageAt === pages.length - 1;
+  const src = await pageImage(p);
+  if (src) await loadImage(src); else $("view").removeAttribute("src");
+  drawBoxes(p.width, p.height, p.boxes);
+  if (p.items.length || pages.length > 1) listItems(p.items.length ? p.items : [`Nothing on page ${p.page}.`]);
+}
+
+// A download the same request gives in another form (Extract's zip or annotated page,
+// Stamps' annotated page): the request is sent again with those options when clicked.
+function offerRerun(id, extra, suffix) {
+  if (!file) return;
+  const sent = file, opts = { ...options(), ...extra };
+  $(id).hidden = false;
+  $(id).onclick = async () => {
+    const body = new FormData();
+    body.append("file", sent);
+    Object.entries(opts).forEach(([k, v]) => body.append(k, v));
+    $(id).disabled = true;
+    try {
+      const r = await fetch(`/${tab}`, { method: "POST", body });
+      if (!r.ok) { const d = await r.json(); showError(`${d.title || r.status}: ${d.detail || ""}`); return; }
+      const blob = await r.blob();
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = `${stem()}_${suffix}.${blob.type.includes("zip") ? "zip" : "png"}`;
+      document.body.append(a); a.click(); a.remove();
+    } finally { $(id).disabled = false; }
+  };
 }
 
 // Cosine similarity matrix as a heat map: white 0 → deep blue 1.
@@ -378,6 +459,9 @@ $("copy-text").addEventListener("click", async () => {
   catch (err) { showError(`Copy failed: ${err.message}`); }
   setTimeout(() => { $("copy-text").textContent = "Copy text"; }, 1500);
 });
+$("prev").addEventListener("click", () => showPage(pageAt - 1));
+$("next").addEventListener("click", () => showPage(pageAt + 1));
+$("abort").addEventListener("click", () => { if (controller) controller.abort(); });
 $("cancel").addEventListener("click", () => {
   if (currentJob) fetch(`/jobs/${currentJob}`, { method: "DELETE" });
 });

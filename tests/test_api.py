@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 from pathlib import Path
 
 import pymupdf
@@ -342,3 +343,25 @@ def test_ocr_model_choice_over_http(client, model):
                     data={"lang": "en", "model": model})
     assert r.status_code == 200
     assert "quick brown dog" in r.json()["pages"][0]["text"]
+
+
+def test_preview_renders_a_pdf_page_and_bounds_it(client):
+    """POST /preview: page 2 of a PDF as PNG at the jobs' default dpi (its full size in the
+    headers, the PNG scaled to max_side), an image as the jobs see it, and 4xx for bad asks."""
+    doc = pymupdf.open()
+    for width in (300, 600):
+        doc.new_page(width=width, height=400)
+    pdf = doc.tobytes()
+    r = client.post("/preview", files={"file": ("d.pdf", pdf)}, data={"page": "2", "max_side": "256"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    width, height = int(r.headers["x-page-width"]), int(r.headers["x-page-height"])
+    assert (width, height) == (round(600 * 200 / 72), round(400 * 200 / 72))  # default 200 dpi
+    shown = Image.open(io.BytesIO(r.content))
+    assert max(shown.size) == 256 and abs(shown.width / shown.height - 1.5) < 0.01
+    r = client.post("/preview", files={"file": ("p.png", PAGE.read_bytes())})
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (640, 480)
+    assert_problem(client.post("/preview", files={"file": ("d.pdf", pdf)}, data={"page": "3"}), 400)
+    assert_problem(client.post("/preview", files={"file": ("p.png", PAGE.read_bytes())},
+                               data={"page": "2"}), 400)
+    assert_problem(client.post("/preview", files={"file": ("d.pdf", pdf)}, data={"max_side": "9"}), 400)
+    assert_problem(client.post("/preview", files={"file": ("x.bin", b"junk data")}), 415)

@@ -279,3 +279,97 @@ def test_stamps_compare_mode_finds_the_same_stamp_and_not_another(page, tmp_path
     page.screenshot(path=str(ARTIFACTS / "ui_stamps_compare.png"), full_page=True)
     run(page, "stamps", SHARED / "data/eval/stamps/mullevik_stamps_faktura-237279.jpg")
     assert page.inner_text("#caption").startswith("No match"), page.inner_text("#caption")
+
+
+def _three_page_pdf(tmp_path, sources: list[Path], name: str, width_pt: float = 400) -> Path:
+    """A PDF with one real image per page (each page the image's aspect ratio)."""
+    import pymupdf
+    from PIL import Image
+
+    doc = pymupdf.open()
+    for src in sources:
+        with Image.open(src) as im:
+            w, h = im.size
+        p = doc.new_page(width=width_pt, height=width_pt * h / w)
+        p.insert_image(p.rect, filename=str(src))
+    path = tmp_path / name
+    path.write_bytes(doc.tobytes())
+    return path
+
+
+def test_pdf_pages_each_show_their_own_image_and_boxes(page, tmp_path):
+    """A 3-page PDF on Extract and on Stamps: a pager, each page rendered by the service
+    (POST /preview) with that page's own boxes and items."""
+    samples = SHARED / "data/seeds/imgextract/test/samples"
+    pdf = _three_page_pdf(tmp_path, [samples / "1.png", SHARED / "data/eval/ocr/tesseract_phototest.png",
+                                     samples / "1.png"], "three.pdf", 595)
+    page.click("#tabs button[data-tab='extract']")
+    page.set_input_files("#file", str(pdf))
+    page.click("#run")
+    page.wait_for_selector("#result:not([hidden]), #error:not([hidden])", timeout=180_000)
+    assert page.is_hidden("#error"), page.inner_text("#error")
+    assert page.is_visible("#pager") and "1 of 3" in page.inner_text("#pageinfo")
+    page.wait_for_function("document.getElementById('view').naturalWidth > 0")
+    assert page.locator("#overlay rect").count() == 2  # page 1: two figures
+    page.screenshot(path=str(ARTIFACTS / "ui_pdf_extract_page1.png"), full_page=True)
+    page.click("#next")
+    page.wait_for_function("document.getElementById('pageinfo').textContent.includes('2 of 3')")
+    assert page.locator("#overlay rect").count() == 0  # page 2: text only
+    assert "Nothing on page 2" in page.inner_text("#items")
+    page.click("#next")
+    page.wait_for_function("document.getElementById('pageinfo').textContent.includes('3 of 3')")
+    assert page.locator("#overlay rect").count() == 2 and page.is_disabled("#next")
+    ratio = page.evaluate("(() => { const v = document.getElementById('view'); "
+                          "return v.naturalWidth / v.naturalHeight; })()")
+    from PIL import Image
+
+    with Image.open(samples / "1.png") as im:
+        assert abs(ratio - im.width / im.height) < 0.02  # the page itself, not a placeholder
+    with page.expect_download() as got:
+        page.click("#download-annotated")
+    assert got.value.suggested_filename.endswith(".zip")  # several pages: a zip of PNGs
+    with page.expect_download() as got:
+        page.click("#download-zip")
+    import zipfile
+
+    with zipfile.ZipFile(got.value.path()) as zf:
+        assert any(n.endswith(".png") for n in zf.namelist())
+
+    stamps = SHARED / "data/eval/stamps"
+    pdf = _three_page_pdf(tmp_path, [stamps / "staver_image_2.png", samples / "1.png",
+                                     stamps / "mullevik_stamps_faktura-237279.jpg"], "stamps.pdf")
+    run(page, "stamps", pdf)
+    assert page.is_hidden("#error"), page.inner_text("#error")
+    page.wait_for_function("document.getElementById('view').naturalWidth > 0")
+    assert page.locator("#overlay rect").count() == 1  # the StaVer seal
+    page.click("#next")
+    page.wait_for_function("document.getElementById('pageinfo').textContent.includes('2 of 3')")
+    assert page.locator("#overlay rect").count() == 0
+    page.click("#next")
+    page.wait_for_function("document.getElementById('pageinfo').textContent.includes('3 of 3')")
+    assert page.locator("#overlay rect").count() == 2  # ZAPLATENÉ and ATLANTIS
+    assert page.locator("#overlay text").all_text_contents() == ["2", "3"]
+    page.screenshot(path=str(ARTIFACTS / "ui_pdf_stamps_page3.png"), full_page=True)
+
+
+def test_cut_shows_before_with_boxes_and_after(page):
+    run(page, "cut", SHARED / "data/eval/cut/ultralytics_bus.jpg",
+        {"fieldset[data-for=cut] input[name=objects]": "person, bus"})
+    assert page.is_hidden("#error"), page.inner_text("#error")
+    assert page.is_visible("#before") and page.is_visible("#stage")
+    assert page.locator("#boxes rect").count() >= 4
+    assert "bus" in page.locator("#boxes text").all_text_contents()
+    assert page.evaluate("document.getElementById('original').naturalWidth") == 810
+    page.screenshot(path=str(ARTIFACTS / "ui_cut_before_after.png"), full_page=True)
+
+
+def test_a_slow_request_shows_elapsed_time_and_can_be_canceled(page):
+    page.click("#tabs button[data-tab='ocr']")
+    page.set_input_files("#file", str(SHARED / "data/eval/ocr/tesseract_unlv_8087_054.3B.png"))
+    page.select_option("fieldset[data-for=ocr] select[name=model]", "accurate")
+    page.click("#run")
+    page.wait_for_selector("#busy:not([hidden])")
+    page.wait_for_function("!['', '0 s'].includes(document.getElementById('elapsed').textContent)")
+    page.click("#abort")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error") == "Canceled." and page.is_hidden("#busy")

@@ -30,6 +30,14 @@ class Deadline:
             raise GatewayTimeout(f"The request took longer than {self.seconds:g} s.")
 
 
+def tracking(timings: "Timings | None", deadline: "Deadline | None") -> tuple["Timings", "Deadline"]:
+    """The ``timings`` and ``deadline`` a pipeline call was given, or fresh ones (a stage timer
+    nobody reads, no deadline) for the arguments left ``None``: every pipeline entry point
+    starts with ``timings, deadline = tracking(timings, deadline)``."""
+    return timings if timings is not None else Timings(), \
+        deadline if deadline is not None else Deadline(None)
+
+
 class Timings:
     """Accumulates wall time per named stage, in milliseconds (Ultralytics-style profiling)."""
 

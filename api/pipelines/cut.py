@@ -19,7 +19,7 @@ from ..engines import isnet, yolox
 from ..engines.yolox import COCO_CLASSES
 from ..problems import BadRequest, Unprocessable
 from ..registry import Registry
-from .base import Deadline, Detection, Timings
+from .base import Deadline, Detection, Timings, tracking
 
 #: Detector score from which an object is cut out (the job default, ObjectCut's 0.25).
 MIN_SCORE = 0.25
@@ -207,8 +207,7 @@ class CutPipeline:
         :func:`plan_mattes` groups the detections into at most ``max_mattes`` ISNet calls,
         each matted at the size its crop needs; :func:`object_alpha` keeps each object's
         part of its crop's matte."""
-        timings = timings or Timings()
-        deadline = deadline or Deadline(None)
+        timings, deadline = tracking(timings, deadline)
         ids = class_ids(objects)
         detector = self.registry.get(yolox.SPEC)
         with timings.stage("detect"):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..engines import kosmos
 from ..registry import Registry
-from .base import Deadline, Timings
+from .base import Deadline, Timings, tracking
 
 DEFAULT_PROMPT = "<grounding>An image of"
 #: Tokens generated after the prompt unless asked otherwise (capped by PRISM_MAX_NEW_TOKENS).
@@ -53,9 +53,9 @@ class GenerateTextPipeline:
                  max_new_tokens: int = MAX_NEW_TOKENS, timings: Timings | None = None,
                  deadline: Deadline | None = None) -> GeneratedText:
         """Caption an RGB ``(H, W, 3)`` uint8 image."""
-        timings = timings or Timings()
+        timings, deadline = tracking(timings, deadline)
         engine = self.registry.get(kosmos.SPEC)
-        (deadline or Deadline(None)).check()
+        deadline.check()
         with timings.stage("generate"):
             gen = engine(image, prompt, max_new_tokens)
         h, w = image.shape[:2]

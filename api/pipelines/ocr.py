@@ -28,7 +28,7 @@ import numpy as np
 from ..engines import korec, ppocr, tesseract
 from ..registry import Registry
 from ..vision import crop_quad, order_quad, quad_to_xyxy, reading_order
-from .base import Deadline, Timings
+from .base import Deadline, Timings, tracking
 
 LANGS = ("auto", "en", "ko")
 #: Latin recogniser choices (:data:`api.engines.ppocr.RECOGNIZERS`); the first is the default.
@@ -297,8 +297,7 @@ class OcrPipeline:
         crops often defeat the detector. Args: ``image`` ``(H, W, 3)`` uint8 RGB.
         Returns an :class:`OcrPage` whose lines are in reading order.
         """
-        timings = timings or Timings()
-        deadline = deadline or Deadline(None)
+        timings, deadline = tracking(timings, deadline)
         h, w = image.shape[:2]
         with timings.stage("detect"):
             quads = self._detect(image)

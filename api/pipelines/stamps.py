@@ -18,7 +18,7 @@ from ..engines import sealtext, stampdet, stampembed
 from ..inputs import Page
 from ..registry import Registry
 from ..vision import crop_box, nms
-from .base import Deadline, Timings
+from .base import Deadline, Timings, tracking
 
 #: Cosine similarity above which two crops are reported as the same stamp (``match``).
 #: Measured on the hand-labelled eval crops: one physical stamp on StaVer's five scans gives
@@ -102,7 +102,7 @@ class StampsPipeline:
         docs/jobs/stamps.md. ``deadline`` is checked before each box.
         """
         checker = self.registry.get(sealtext.SPEC)
-        deadline = deadline or Deadline()
+        _, deadline = tracking(None, deadline)
         keep = np.zeros(len(boxes), bool)
         for i, box in enumerate(boxes):
             deadline.check()
@@ -118,7 +118,7 @@ class StampsPipeline:
         a box too faint to tell stays as detected, with ink ``None``. Refined boxes that now
         cover the same stamp are merged by NMS. Returns boxes ``(M, 4)``, scores ``(M,)``
         and inks, best first."""
-        deadline = deadline or Deadline()
+        _, deadline = tracking(None, deadline)
         inks: list[inkmask.Ink | None] = []
         refined = boxes.copy()
         for i, box in enumerate(boxes):
@@ -137,7 +137,7 @@ class StampsPipeline:
         """:meth:`detect`, :meth:`refine` when ``refine``, then :meth:`verify` when
         ``verify``: the stamps of an RGB page as boxes ``(N, 4)`` xyxy pixels, scores
         ``(N,)`` and their inks (all ``None`` without ``refine``), best first."""
-        timings = timings or Timings()
+        timings, deadline = tracking(timings, deadline)
         with timings.stage("detect"):
             boxes, scores = self.detect(image, min_score)
         inks: list[inkmask.Ink | None] = [None] * len(boxes)
@@ -162,8 +162,7 @@ class StampsPipeline:
                  deadline: Deadline | None = None) -> StampsResult:
         """Find the stamps of every page (:meth:`find`), then embed all crops in one batch
         when ``embed``."""
-        timings = timings or Timings()
-        deadline = deadline or Deadline()
+        timings, deadline = tracking(timings, deadline)
         stamps: list[Stamp] = []
         crops: list[np.ndarray] = []
         sizes = []
@@ -192,7 +191,7 @@ class StampsPipeline:
                 deadline: Deadline | None = None) -> tuple[StampsResult, np.ndarray]:
         """Detect and embed the stamps of ``pages`` and score each against a reference stamp
         crop (RGB). Returns the result and ``(N,)`` float32 cosine similarities to it."""
-        timings = timings or Timings()
+        timings, deadline = tracking(timings, deadline)
         result = self(pages, min_score=min_score, embed=True, verify=verify, timings=timings,
                       deadline=deadline)
         with timings.stage("embed"):

@@ -4,7 +4,7 @@ the pipeline run over every page of a document."""
 from __future__ import annotations
 
 from ...vision import box_iou
-from ..base import Deadline, Timings
+from ..base import Deadline, Timings, tracking
 from .pipeline import MIN_SCORE, TARGETS, ExtractPage, ExtractPipeline
 
 
@@ -48,8 +48,7 @@ def extract_document(pipeline: ExtractPipeline, doc, *, classes=TARGETS, min_sco
 
     import pymupdf
 
-    timings = timings or Timings()
-    deadline = deadline or Deadline(None)
+    timings, deadline = tracking(timings, deadline)
     results = []
     with contextlib.ExitStack() as stack:
         pdf = (stack.enter_context(pymupdf.open(stream=doc.data, filetype="pdf"))

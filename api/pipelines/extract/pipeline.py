@@ -11,7 +11,7 @@ from ...engines import layout, ppocr
 from ...engines.layout import CLASSES
 from ...registry import Registry
 from ...vision import ink_mask
-from ..base import Deadline, Detection, Timings
+from ..base import Deadline, Detection, Timings, tracking
 from .refine import RefineParams, apply_hints, refine
 
 TARGETS = ("figure", "table", "equation")
@@ -68,8 +68,7 @@ class ExtractPipeline:
         ``hints`` are ``(class, xyxy pixels)`` boxes known from a born-digital PDF.
         Returns items of the requested ``classes`` sorted top-to-bottom, left-to-right.
         """
-        timings = timings or Timings()
-        deadline = deadline or Deadline(None)
+        timings, deadline = tracking(timings, deadline)
         h, w = image.shape[:2]
         with timings.stage("layout"):
             boxes, scores, ids = self.registry.get(layout.SPEC)(image, min_score=min_score)
