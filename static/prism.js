@@ -395,14 +395,16 @@ async function pageImage(p) {
 
 async function showPage(i) {
   if (!pages.length) return;
-  pageAt = Math.max(0, Math.min(pages.length - 1, i));
-  const p = pages[pageAt];
-  $("pageinfo").textContent = `page ${p.page} (${pageAt + 1} of ${pages.length})`;
-  $("prev").disabled = pageAt === 0; $("next").disabled = pageAt === pages.length - 1;
+  const at = Math.max(0, Math.min(pages.length - 1, i));
+  pageAt = at;
+  const p = pages[at];
+  $("prev").disabled = at === 0; $("next").disabled = at === pages.length - 1;
   const src = await pageImage(p);
+  if (pageAt !== at) return;  // another page was asked for meanwhile
   if (src) await loadImage(src); else $("view").removeAttribute("src");
   drawBoxes(p.width, p.height, p.boxes);
   if (p.items.length || pages.length > 1) listItems(p.items.length ? p.items : [`Nothing on page ${p.page}.`]);
+  $("pageinfo").textContent = `page ${p.page} (${at + 1} of ${pages.length})`;  // last: all shown
 }
 
 // A download the same request gives in another form (Extract's zip or annotated page,
