@@ -294,10 +294,10 @@ def _until(page, expression: str, timeout_s: float = 60) -> None:
 
 def _three_page_pdf(tmp_path, sources: list[Path], name: str, width_pt: float = 400) -> Path:
     """A PDF with one real image per page (each page the image's aspect ratio, JPEG)."""
+    import io
+
     import pymupdf
     from PIL import Image
-
-    import io
 
     doc = pymupdf.open()
     for src in sources:
