@@ -93,13 +93,15 @@ function offerDownloads(data) {
 }
 
 // The endpoint of the current tab: Stamps with a reference stamp compares (/stamps/compare).
-function comparing() { return tab === "stamps" && Boolean($("reference").files[0]); }
-function endpoint() { return comparing() ? "stamps/compare" : tab; }
+function comparing() { return tab === "stamps" && Boolean($("reference").files[0]) && !embedding(); }
+function embedding() { return tab === "stamps" && $("embed-only").checked; }
+function endpoint() { return embedding() ? "stamps/embed" : comparing() ? "stamps/compare" : tab; }
 
 function options() {
   const fs = document.querySelector(`fieldset[data-for="${tab}"]`);
   const out = {};
   const compare = comparing();
+  if (embedding()) return {};  // /stamps/embed takes the crop alone
   fs.querySelectorAll("input, select").forEach((el) => {
     if (!el.name || el.name === "cls") return;
     const only = el.closest("[data-only]");  // compare-only options, and those compare lacks
@@ -328,6 +330,13 @@ async function show(data) {
       height: p.height, boxes: p.items.map((it) => ({ box: it.box, label: it.class })),
       items: p.items.map((it) => `${it.class} ${it.score.toFixed(2)} [${it.box.map(Math.round).join(", ")}]`) })));
     if (!data.files[0].pages.some((p) => p.items.length)) listItems(["Nothing found."]);
+    return;
+  }
+  if (tab === "stamps" && data.embedding) {  // /stamps/embed: one crop's vector
+    await loadImage(imageSource());
+    const norm = Math.sqrt(data.embedding.reduce((a, v) => a + v * v, 0));
+    $("caption").textContent = `Embedding: ${data.dim} numbers from ${data.model}, length ${norm.toFixed(3)} ` +
+      "(cosine similarity = dot product; Download JSON for the vector).";
     return;
   }
   if (tab === "stamps") {

@@ -397,3 +397,16 @@ def test_a_slow_request_shows_elapsed_time_and_can_be_canceled(page):
     page.click("#abort")
     page.wait_for_selector("#error:not([hidden])")
     assert page.inner_text("#error") == "Canceled." and page.is_hidden("#busy")
+
+
+def test_stamps_embed_mode_returns_one_crops_embedding(page):
+    page.click("#tabs button[data-tab='stamps']")
+    page.check("#embed-only")
+    run(page, "stamps", SHARED / "data/seeds/stamp2vec/tests/test_data/test_cropped_stamp.png")
+    assert page.is_hidden("#error"), page.inner_text("#error")
+    caption = page.inner_text("#caption")
+    assert caption.startswith("Embedding: 1280 numbers") and "length 1.000" in caption
+    with page.expect_download() as got:
+        page.click("#download-json")
+    body = json.loads(Path(got.value.path()).read_text())
+    assert len(body["embedding"]) == body["dim"] == 1280
