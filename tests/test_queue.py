@@ -374,3 +374,25 @@ def test_the_embedded_redis_stops_on_sigterm_even_when_it_cannot_save(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_chunk_progress_only_rises(redis_server):
+    """A chunk run again (RQ retry, or a duplicate run) starts its count at 0: the stored
+    count stays at its highest, so GET /jobs/{id} never shows progress going back."""
+    import redis
+
+    from api.queue import store
+
+    conn = redis.Redis.from_url(redis_server.url)
+    key = "prism:test:progress"
+    conn.hset(key, mapping={"status": "started"})
+    try:
+        assert conn.eval(store.PROGRESS, 1, key, "done:0", 3) == b"started"
+        assert conn.eval(store.PROGRESS, 1, key, "done:0", 1) == b"started"
+        assert conn.hget(key, "done:0") == b"3"
+        conn.eval(store.PROGRESS, 1, key, "done:0", 4)
+        assert conn.hget(key, "done:0") == b"4"
+        conn.hset(key, "status", "canceled")
+        assert conn.eval(store.PROGRESS, 1, key, "done:1", 1) == b"canceled"
+    finally:
+        conn.delete(key)

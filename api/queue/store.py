@@ -188,6 +188,16 @@ return s
 """
 
 
+#: Atomically: chunk field ARGV[1] rises to ARGV[2] pages (never falls: a chunk run again
+#: after a retry, or twice at once, counts its pages once and progress only rises); returns
+#: the job's status.
+PROGRESS = """
+local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return redis.call('HGET', KEYS[1], 'status')
+"""
+
+
 def status_dict(record: dict[str, str], job_id: str, position: int | None) -> dict:
     """The ``GET /jobs/{id}`` body of a record (``JobStatus`` in openapi.yaml)."""
     out = {"id": job_id, "job": record["job"], "status": record["status"],

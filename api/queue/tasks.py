@@ -66,8 +66,8 @@ def run_chunk(job_id: str, k: int, pages: str | None) -> None:
     def progress(n: int) -> None:  # per chunk, so a retried chunk counts its pages once
         nonlocal done
         done += n
-        conn.hset(key, f"done:{k}", done)
-        if conn.hget(key, "status") != b"started":
+        status = conn.eval(store.PROGRESS, 1, key, f"done:{k}", done)
+        if status not in (b"started", "started"):
             raise Canceled(job_id)
 
     timer = Timings()
