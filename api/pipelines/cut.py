@@ -172,7 +172,7 @@ def object_alpha(soft: np.ndarray, box: tuple[int, int, int, int],
     out = np.zeros_like(soft)
     if not fg.any():
         return out
-    n, labels = cv2.connectedComponents(fg, connectivity=8)
+    _, labels = cv2.connectedComponents(fg, connectivity=8)
     bx1, by1 = max(0, box[0] - rx1), max(0, box[1] - ry1)
     bx2, by2 = max(bx1 + 1, box[2] - rx1), max(by1 + 1, box[3] - ry1)
     touching = np.unique(labels[by1:by2, bx1:bx2])
@@ -222,7 +222,7 @@ class CutPipeline:
         h, w = image.shape[:2]
         plans = plan_mattes(boxes, w, h, self.max_mattes)
         result = CutResult(alpha=np.zeros((h, w), np.float32),
-                           capped=len(plans) > 1 and plans[-1].whole)
+                           capped=any(p.whole for p in plans))  # only the cap makes one
         for plan in plans:
             deadline.check()
             soft = self._matte(image, plan, timings)
