@@ -215,6 +215,17 @@ def imagenet_normalise(image: np.ndarray) -> np.ndarray:
     return (image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
 
 
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` ``(H, W, ...)`` scaled down (area interpolation, aspect kept) so its longer
+    side is at most ``max_side`` pixels; returned unchanged when it already fits."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
 def letterbox(image: np.ndarray, size: int, pad_value: int = 114,
               area: bool = False) -> tuple[np.ndarray, float]:
     """Resize keeping the aspect ratio so the longer side is ``size``, pad bottom/right.

@@ -58,16 +58,6 @@ def _drop_pages(tensor) -> None:
         libc.madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), 4)  # DONTNEED
 
 
-def _trim_heap() -> None:
-    """Return freed heap to the system (glibc ``malloc_trim(0)``); a no-op elsewhere."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def optimise(model, variant: str):
     """Return ``model`` in a CPU inference variant: ``fp32`` as loaded, ``bf16`` weights and
     activations in bfloat16, or ``int8`` dynamic quantisation of every ``nn.Linear``
@@ -80,6 +70,8 @@ def optimise(model, variant: str):
     8.3 GB resident for int8 and a 9.6 GB bf16 peak before, bench/kosmos.md).
     Raises ``ValueError`` for other names."""
     import torch
+
+    from ..worker import release_memory
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown Kosmos-2 variant {variant!r}; choose from {VARIANTS}")
@@ -100,7 +92,7 @@ def optimise(model, variant: str):
             for name, buf in list(module.named_buffers(recurse=False)):
                 if buf.is_floating_point():
                     module._buffers[name] = buf.to(torch.bfloat16)
-        _trim_heap()
+        release_memory()  # the freed fp32 heap back to the system
         return model
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
     from torch.ao.quantization import default_dynamic_qconfig
@@ -115,7 +107,7 @@ def optimise(model, variant: str):
             counts[weight.data_ptr()] -= 1
             if counts[weight.data_ptr()] == 0:  # a tied weight stays for its other user
                 _drop_pages(weight)
-    _trim_heap()
+    release_memory()
     return model
 
 

@@ -28,6 +28,7 @@ REC_TINY, DICT_TINY = "ocr/PP-OCRv6_rec_tiny.onnx", "ocr/ppocrv6_tiny_dict.txt"
 #: Recogniser choice → (model file, character dictionary file or None when the ONNX file
 #: carries its own). The first is the default.
 RECOGNIZERS = {"fast": (REC_TINY, DICT_TINY), "accurate": (REC, None)}
+DEFAULT_RECOGNIZER = next(iter(RECOGNIZERS))
 
 
 class PPOCREngine:
@@ -64,7 +65,7 @@ class PPOCREngine:
         self.detector = TextDetector(cfg.Det)
         self.classifier = TextClassifier(cfg.Cls)
         self._recognizers = {}
-        self.recognizer_for(next(iter(RECOGNIZERS)))
+        self.recognizer_for(DEFAULT_RECOGNIZER)
 
     def recognizer_for(self, model: str):
         """RapidOCR's ``TextRecognizer`` for ``model`` (a key of :data:`RECOGNIZERS`), loaded
@@ -104,7 +105,7 @@ class PPOCREngine:
         return [(180 if "180" in label else 0, float(score)) for label, score in out.cls_res]
 
     def recognize(self, crops_bgr: list[np.ndarray],
-                  model: str = next(iter(RECOGNIZERS))) -> list[tuple[str, float]]:
+                  model: str = DEFAULT_RECOGNIZER) -> list[tuple[str, float]]:
         """Recognise text-line crops (BGR uint8) with the ``model`` recogniser (a key of
         :data:`RECOGNIZERS`). Returns ``(text, score 0–1)`` per crop; RapidOCR resizes each
         to 48 px high and batches 6 crops of similar width (measured fastest: larger batches

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import cv2
 import flask
 
 from ..inputs import load_document
 from ..problems import BadRequest
-from ..vision import encode_png
+from ..vision import encode_png, fit_within
 from .common import read_sources, state
 
 
@@ -28,10 +27,6 @@ def preview(body: dict | None):
         raise BadRequest(f"page={page}: an image has one page.")
     image = doc.pages[0].image
     h, w = image.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
-    if scale < 1.0:
-        image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                           interpolation=cv2.INTER_AREA)
-    return flask.Response(encode_png(image), mimetype="image/png",
+    return flask.Response(encode_png(fit_within(image, max_side)), mimetype="image/png",
                           headers={"X-Page-Width": str(w), "X-Page-Height": str(h),
                                    "Cache-Control": "no-store"})

@@ -19,6 +19,7 @@ from ..engines import isnet, yolox
 from ..engines.yolox import COCO_CLASSES
 from ..problems import BadRequest, Unprocessable
 from ..registry import Registry
+from ..vision import fit_within
 from .base import Deadline, Detection, Timings, tracking
 
 #: Detector score from which an object is cut out (the job default, ObjectCut's 0.25).
@@ -293,8 +294,6 @@ def compose(image: np.ndarray, result: CutResult, *, white_bg: bool = False,
     if crop and result.objects:
         x1, y1, x2, y2 = result.union_box()
         out = out[y1:y2, x1:x2]
-    if max_side and max(out.shape[:2]) > max_side:
-        scale = max_side / max(out.shape[:2])
-        out = cv2.resize(out, (max(1, round(out.shape[1] * scale)),
-                               max(1, round(out.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    if max_side:
+        out = fit_within(out, max_side)
     return np.ascontiguousarray(out)

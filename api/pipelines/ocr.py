@@ -31,7 +31,8 @@ from ..vision import crop_quad, order_quad, quad_to_xyxy, reading_order
 from .base import Deadline, Timings, tracking
 
 LANGS = ("auto", "en", "ko")
-#: Latin recogniser choices (:data:`api.engines.ppocr.RECOGNIZERS`); the first is the default.
+#: Latin recogniser choices (:data:`api.engines.ppocr.RECOGNIZERS`); the first is the default
+#: (``ppocr.DEFAULT_RECOGNIZER``).
 MODELS = tuple(ppocr.RECOGNIZERS)
 #: Lines read with a lower score are dropped (the job default).
 MIN_SCORE = 0.5
