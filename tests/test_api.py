@@ -355,12 +355,14 @@ def test_preview_renders_a_pdf_page_and_bounds_it(client):
     r = client.post("/preview", files={"file": ("d.pdf", pdf)}, data={"page": "2", "max_side": "256"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     width, height = int(r.headers["x-page-width"]), int(r.headers["x-page-height"])
+    assert r.headers["x-page-count"] == "2"
     # the default 200 dpi (MuPDF rounds the pixmap outward)
     assert abs(width - 600 * 200 / 72) <= 1 and abs(height - 400 * 200 / 72) <= 1
     shown = Image.open(io.BytesIO(r.content))
     assert max(shown.size) == 256 and abs(shown.width / shown.height - 1.5) < 0.01
     r = client.post("/preview", files={"file": ("p.png", PAGE.read_bytes())})
     assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (640, 480)
+    assert r.headers["x-page-count"] == "1"
     assert_problem(client.post("/preview", files={"file": ("d.pdf", pdf)}, data={"page": "3"}), 400)
     assert_problem(client.post("/preview", files={"file": ("p.png", PAGE.read_bytes())},
                                data={"page": "2"}), 400)

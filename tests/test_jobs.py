@@ -14,7 +14,7 @@ from api import cli
 from api.errors import BadRequest
 from api.jobs import JOBS, Job, defaults, parse_options, register
 from api.jobs.base import option, unregister
-from api.settings import REPO_ROOT
+from api.settings import REPO_ROOT, Settings
 
 SPEC = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text())
 NAMES = ["ocr", "extract", "cut", "stamps", "stamps-embed", "stamps-compare", "generate-text"]
@@ -168,6 +168,17 @@ def test_job_list_endpoint_describes_every_job(client):
     assert {o["name"]: o["default"] for o in stamps["options"]}["refine"] is True
     compare = next(j for j in jobs if j["name"] == "stamps-compare")
     assert compare["inputs"] == ["file", "reference"]
+
+
+def test_capabilities_give_this_deployments_request_limits(make_client):
+    """The page plans a request by these (a PDF past the page limit, a file past the upload
+    limit): they are the running settings, not the defaults."""
+    limits = make_client(max_pdf_pages=7, max_upload_bytes=12345).get(
+        "/capabilities").json()["limits"]
+    assert limits["max_pdf_pages"] == 7 and limits["max_upload_bytes"] == 12345
+    assert limits["default_dpi"] == Settings.from_env({}).default_dpi
+    assert set(limits) == {"max_upload_bytes", "max_pdf_pages", "max_job_pages",
+                           "job_chunk_pages", "default_dpi", "max_dpi", "request_timeout_s"}
 
 
 def test_jobs_pipelines_and_inputs_need_no_web_framework():

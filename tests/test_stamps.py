@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import zipfile
 
 import numpy as np
 import pymupdf
@@ -298,6 +299,30 @@ def test_pdf_pages_are_detected_with_page_numbers(client):
     body = r.json()
     assert [s["page"] for s in body["stamps"]] == [1, 2]
     assert body["similarity"][0][1] > 0.99  # the same page twice
+
+
+def test_zip_mode_gives_every_pages_stamp_crops_and_their_manifest(client):
+    """A two-page PDF of a StaVer scan: one crop per stamp, named by page, whose manifest
+    boxes are the JSON answer's and whose pixels are that box of the rendered page."""
+    image = shared(f"data/{STAVER[4]}").read_bytes()
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=595, height=842)
+        page.insert_image(page.rect, stream=image)
+    pdf = {"file": ("two.pdf", doc.tobytes())}
+    found = client.post("/stamps", files=pdf, data={"dpi": "100"}).json()["stamps"]
+    r = client.post("/stamps", files=pdf, data={"dpi": "100", "mode": "zip"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    manifest = json.loads(archive.read("manifest.json"))["stamps"]
+    assert [m["file"] for m in manifest] == ["stamps_p1_stamp_1.png", "stamps_p2_stamp_2.png"]
+    assert [(m["page"], m["box"], m["score"]) for m in manifest] == [
+        (s["page"], s["box"], s["score"]) for s in found]
+    for m in manifest:
+        crop = Image.open(io.BytesIO(archive.read(m["file"])))
+        x1, y1, x2, y2 = m["box"]
+        assert abs(crop.width - (x2 - x1)) <= 2 and abs(crop.height - (y2 - y1)) <= 2
+        assert np.asarray(crop.convert("L")).min() < 128  # ink, not blank paper
 
 
 def test_compare_bad_input_is_a_problem(client):

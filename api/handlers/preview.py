@@ -5,6 +5,7 @@ from __future__ import annotations
 import flask
 
 from ..inputs import load_document
+from ..inputs.pdf import open_pdf
 from ..problems import BadRequest
 from ..vision import encode_png, fit_within
 from .common import read_sources, state
@@ -14,8 +15,9 @@ def preview(body: dict | None):
     """Render page ``page`` (1-based) of the uploaded PDF at ``dpi`` (the jobs' default and
     limits) or decode the uploaded image, scale it to ``max_side`` pixels at most (area
     interpolation) and answer it as PNG; ``X-Page-Width``/``X-Page-Height`` give the page's
-    full size in pixels, the frame of every job's boxes. 400 for a page past the end, and
-    the input errors (413, 415, 422) of every job."""
+    full size in pixels, the frame of every job's boxes, and ``X-Page-Count`` the pages of
+    the document (1 for an image). 400 for a page past the end, and the input errors (413,
+    415, 422) of every job."""
     settings, _ = state()
     body = body if isinstance(body, dict) else {}
     page, dpi = int(body.get("page") or 1), body.get("dpi")
@@ -27,6 +29,11 @@ def preview(body: dict | None):
         raise BadRequest(f"page={page}: an image has one page.")
     image = doc.pages[0].image
     h, w = image.shape[:2]
+    count = 1
+    if doc.kind == "pdf":
+        with open_pdf(data) as pdf:
+            count = pdf.page_count
     return flask.Response(encode_png(fit_within(image, max_side)), mimetype="image/png",
                           headers={"X-Page-Width": str(w), "X-Page-Height": str(h),
+                                   "X-Page-Count": str(count),
                                    "Cache-Control": "no-store"})

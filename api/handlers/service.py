@@ -26,11 +26,19 @@ def ready():
                           "optional_missing": optional}, 503 if missing else 200)
 
 
+#: The settings a client needs to plan a request (sizes in bytes, times in seconds).
+LIMITS = ("max_upload_bytes", "max_pdf_pages", "max_job_pages", "job_chunk_pages",
+          "default_dpi", "max_dpi", "request_timeout_s")
+
+
 def capabilities():
-    """Every job with its route, inputs, models and options (:data:`api.jobs.JOBS`)."""
+    """Every job with its route, inputs, models and options (:data:`api.jobs.JOBS`), and the
+    request ``limits`` (:data:`LIMITS`) of this deployment."""
     from ..jobs import JOBS
 
-    return json_response({"jobs": [job.describe() for job in JOBS.values()]})
+    settings, _ = state()
+    return json_response({"jobs": [job.describe() for job in JOBS.values()],
+                          "limits": {k: getattr(settings, k) for k in LIMITS}})
 
 
 def models():

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import math
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,6 +182,15 @@ def sum_timings(bodies: list[dict]) -> dict[str, float]:
 def png_reply(png: bytes) -> Reply:
     """A PNG reply."""
     return Reply(png, "image/png")
+
+
+def zip_bytes(files: list[tuple[str, bytes]]) -> bytes:
+    """A deflated zip of ``(name, bytes)`` entries."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files:
+            zf.writestr(name, data)
+    return buf.getvalue()
 
 
 def zip_reply(data: bytes, filename: str) -> Reply:

@@ -3,9 +3,7 @@ PDF pages, several files per request."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -13,7 +11,18 @@ from werkzeug.utils import secure_filename
 
 from ..pipelines import extract as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
-from .base import Context, Job, Reply, json_reply, option, png_reply, register, sum_timings, zip_reply
+from .base import (
+    Context,
+    Job,
+    Reply,
+    json_reply,
+    option,
+    png_reply,
+    register,
+    sum_timings,
+    zip_bytes,
+    zip_reply,
+)
 from .ocr import DPI, PAGES
 
 
@@ -46,15 +55,6 @@ def _stems(docs) -> list[str]:
             stem = f"{base}_{n}"
         out.append(stem)
     return out
-
-
-def zip_bytes(files: list[tuple[str, bytes]]) -> bytes:
-    """A deflated zip of ``(name, bytes)`` entries."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files:
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 @dataclass

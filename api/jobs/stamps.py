@@ -4,6 +4,7 @@ compared."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from ..engines.stampdet import MIN_SCORE
 from ..pipelines import stamps as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
-from .base import Context, Job, Reply, json_reply, option, png_reply, register
+from .base import Context, Job, Reply, json_reply, option, png_reply, register, zip_bytes, zip_reply
 from .ocr import DPI, PAGES
 
 _MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is a stamp "
@@ -22,15 +23,17 @@ _VERIFY = dict(help="keep only boxes the seal text detector finds text in")
 @dataclass(frozen=True)
 class StampsOptions:
     """``min_score`` 0–1; ``embeddings`` adds each stamp's vector; ``verify_text`` the seal
-    text check; ``mode`` json, annotated (first page, PNG) or removed (first page with the
-    stamps' ink removed, PNG); ``mask`` adds each stamp's ink mask; ``refine`` grows boxes to
-    the whole impression; ``pages``/``dpi`` for PDFs."""
+    text check; ``mode`` json, annotated (first page, PNG), removed (first page with the
+    stamps' ink removed, PNG) or zip (every page's stamp crops and a manifest); ``mask`` adds
+    each stamp's ink mask; ``refine`` grows boxes to the whole impression; ``pages``/``dpi``
+    for PDFs."""
 
     min_score: float = option(MIN_SCORE, **_MIN_SCORE)
     embeddings: bool = option(False, help="add each stamp's embedding")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
-    mode: str = option("json", choices=("json", "annotated", "removed"),
-                       help="json, annotated PNG or removed PNG (first page)", cli=False)
+    mode: str = option("json", choices=("json", "annotated", "removed", "zip"),
+                       help="json, annotated PNG or removed PNG (first page), or zip of "
+                            "crops", cli=False)
     mask: bool = option(False, help="add each stamp's ink mask (base64 PNG)")
     refine: bool = option(True, help="grow or shrink boxes to the whole stamp's ink")
     pages: str | None = option(None, **PAGES)
@@ -62,18 +65,30 @@ class StampsResult:
         return encode_png(pipeline.remove_stamps(self.pages[0].image, self.found.stamps))
 
     def files(self, stem: str) -> list[tuple[str, bytes]]:
-        """``<stem>_p<page>_stamp_<n>.png`` crops (CLI ``--out``)."""
+        """``<stem>_p<page>_stamp_<n>.png`` crops (CLI ``--out``), ``n`` from 1 in the
+        order of ``stamps``."""
         by_page = {p.page: p.image for p in self.pages}
         return [(f"{stem}_p{s.page}_stamp_{i}.png", encode_png(crop_box(by_page[s.page], s.box)))
                 for i, s in enumerate(self.found.stamps, 1)]
 
+    def crops_zip(self, stem: str = "stamps") -> bytes:
+        """:meth:`files` and ``manifest.json`` (``{"stamps": [{"file", "page", "box",
+        "score"}, ...]}``) as a zip."""
+        files = self.files(stem)
+        manifest = [{"file": name, **s.as_dict()} for (name, _), s in zip(files,
+                                                                          self.found.stamps)]
+        return zip_bytes(files + [("manifest.json", json.dumps({"stamps": manifest},
+                                                               indent=1).encode())])
+
 
 def run_stamps(documents, options: StampsOptions, ctx: Context) -> StampsResult:
-    """Stamps of every page (the first page only for the PNG modes)."""
+    """Stamps of every page (the first page only for the PNG modes; embeddings only for
+    JSON)."""
     image_mode = options.mode in ("annotated", "removed")
     pages = documents[0].pages[:1] if image_mode else documents[0].pages
     found = pipeline.StampsPipeline(ctx.registry)(
-        pages, min_score=options.min_score, embed=not image_mode, verify=options.verify_text,
+        pages, min_score=options.min_score, embed=options.mode == "json",
+        verify=options.verify_text,
         refine=options.refine or options.mode == "removed", timings=ctx.timings,
         deadline=ctx.deadline)
     return StampsResult(pages, found, options)
@@ -168,7 +183,9 @@ _MODELS = ("stamp-det", "stamp-embed", "seal-text")
 def respond_stamps(options: StampsOptions, result: StampsResult, timings,
                    accept: str = "") -> Reply:
     """``mode`` json → JSON; annotated → the first page with its stamps drawn; removed → the
-    first page with the stamps' ink removed (PNGs)."""
+    first page with the stamps' ink removed (PNGs); zip → the crops and their manifest."""
+    if options.mode == "zip":
+        return zip_reply(result.crops_zip(), "stamps.zip")
     if options.mode == "annotated":
         return png_reply(result.annotated_png())
     if options.mode == "removed":
