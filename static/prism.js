@@ -5,6 +5,8 @@ const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"
 // Each tab's models and option defaults come from GET /capabilities (the jobs' options dataclasses),
 // so the page never holds a default of its own; the HTML values are only a fallback.
 let tab = "ocr", file = null, models = {}, jobModels = {};
+// This deployment's request limits (GET /capabilities) and the chosen PDF's page count.
+let limits = null, pageCount = null, routes = {};
 // The shown result's pages: [{page, dpi, width, height, boxes, items}]; pageAt indexes it.
 let pages = [], pageAt = 0, previews = {}, controller = null;
 
@@ -18,6 +20,7 @@ function selectTab(name) {
   $("run").disabled = Boolean(unavailable);
   $("model").textContent = unavailable || "";
   clearResult();
+  showHint();
 }
 
 function availability(name) {
@@ -27,7 +30,7 @@ function availability(name) {
 }
 
 function applyJob(job) {
-  jobModels[job.name] = job.models;
+  jobModels[job.name] = job.models; routes[job.name] = job.route;
   // stamps-compare shares the Stamps tab: it sets only that tab's compare-only fields
   const compare = job.name === "stamps-compare";
   const fs = document.querySelector(`fieldset[data-for="${compare ? "stamps" : job.name}"]`);
@@ -47,7 +50,9 @@ function applyJob(job) {
 async function loadModels() {
   try {
     const [jobs, list] = await Promise.all([fetch("/capabilities"), fetch("/models")]);
-    (await jobs.json()).jobs.forEach(applyJob);
+    const caps = await jobs.json();
+    caps.jobs.forEach(applyJob);
+    limits = caps.limits || null;
     (await list.json()).models.forEach((m) => { models[m.name] = m; });
   } catch (e) { /* the page still works; status is shown when known */ }
   document.querySelectorAll("#tabs button").forEach((b) => {
@@ -69,12 +74,59 @@ function clearResult() {
 }
 
 function setFile(f) {
-  file = f;
+  file = f; pageCount = null;
   $("chosen").textContent = f ? `${f.name} (${Math.round(f.size / 1024)} kB)` : "";
   $("clear").hidden = !f;
   if (f) $("url").value = "";  // a file and a URL are never sent together
   if (!f) $("file").value = "";
+  showHint();
+  if (f && isPdf() && !tooLarge()) countPages(f);
 }
+
+// The page count of a chosen PDF, from the service (POST /preview's X-Page-Count).
+async function countPages(f) {
+  const body = new FormData();
+  body.append("file", f); body.append("max_side", "64");
+  try {
+    const r = await fetch("/preview", { method: "POST", body });
+    if (file !== f) return;
+    if (!r.ok) { const d = await r.json(); showError(`${d.title || r.status}: ${d.detail || ""}`); return; }
+    pageCount = Number(r.headers.get("X-Page-Count")) || null;
+    if (pageCount) $("chosen").textContent = `${f.name} (${Math.round(f.size / 1024)} kB, ${pageCount} page${pageCount > 1 ? "s" : ""})`;
+    showHint();
+  } catch (e) { /* the job itself reports what is wrong */ }
+}
+
+function tooLarge() { return Boolean(file && limits && file.size > limits.max_upload_bytes); }
+
+// The job the current tab runs: its name in /capabilities and POST /jobs.
+function jobName() { return endpoint().replace("/", "-"); }
+function tabOf(job) { return job.startsWith("stamps") ? "stamps" : job; }
+
+// What will go wrong before it is sent: a file past the upload limit, a PDF with more pages
+// than one job of this tab takes (OCR and Extract split a PDF into chunks, the rest do not).
+function planProblem() {
+  if (!limits || !file) return "";
+  const mb = (n) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 0)} MB`;
+  if (tooLarge()) return `${file.name} is ${mb(file.size)}; this service takes files up to ${mb(limits.max_upload_bytes)} (PRISM_MAX_UPLOAD_BYTES).`;
+  const fs = document.querySelector(`fieldset[data-for="${tab}"]`);
+  const chosen = fs && fs.querySelector('input[name="pages"]');
+  if (!isPdf() || !pageCount || (chosen && chosen.value.trim())) return "";
+  const max = ["ocr", "extract"].includes(tab) ? limits.max_job_pages : limits.max_pdf_pages;
+  if (pageCount <= max) return "";
+  return `This PDF has ${pageCount} pages; ${tab} reads at most ${max} in one job. Choose some with "PDF pages", e.g. 1-${max}.`;
+}
+
+function showHint() {
+  const problem = planProblem();
+  const background = !problem && file && isPdf() && takesPdf(tab)
+    ? "PDFs run as a background job with page progress; you may leave and come back." : "";
+  $("hint").textContent = problem || background;
+  $("hint").hidden = !(problem || background);
+  $("hint").classList.toggle("warn", Boolean(problem));
+}
+
+function takesPdf(name) { return ["ocr", "extract", "stamps"].includes(name) && !embedding(); }
 
 function stem() {
   const name = file ? file.name : ($("url").value.trim().split("/").pop() || "image");
@@ -142,8 +194,10 @@ async function run(ev) {
     body = JSON.stringify(json); headers["Content-Type"] = "application/json";
   }
   if (comparing() && !file) { showError("Compare needs the document as a file."); return; }
-  if (isPdf() && ["ocr", "extract"].includes(tab)) {
-    body.append("job", tab);  // PDFs run as background jobs: page progress, any length
+  const problem = planProblem();
+  if (problem) { showError(problem); return; }
+  if (isPdf() && takesPdf(tab)) {
+    body.append("job", jobName());  // PDFs run as background jobs: page progress, no deadline
     await runJob(body);
     return;
   }
@@ -217,21 +271,20 @@ async function followJob(id, job) {
   $("jobprogress").hidden = false;
   try {
     for (;;) {
-      const r = await fetch(`/jobs/${id}?wait=2`);
-      const s = await r.json();
-      if (!r.ok) { showError(`${s.title || r.status}: ${s.detail || ""}`); forget(id); return; }
+      const s = await jobStatus(id);
+      if (s.problem) { showError(s.problem); forget(id); return; }
       const { pages_done: done, pages_total: total } = s.progress;
       $("progress").max = Math.max(1, total); $("progress").value = done;
       $("progresstext").textContent = s.status === "queued"
         ? `queued (${s.position ?? 0} ahead)` : `${s.status}: page ${done} of ${total}`;
-      if (["finished", "failed", "canceled"].includes(s.status)) {
+      if (ENDED.includes(s.status)) {
         remember({ ...(rememberedJobs().find((j) => j.id === id) || { id, job, name: id,
           created: Date.now() }), status: s.status });
         if (s.status === "failed") showError(`${s.error.title}: ${s.error.detail}`);
         if (s.status === "finished") {
           const res = await fetch(`/jobs/${id}/result`);
           if (res.ok && currentJob === id) {
-            if (tab !== job) selectTab(job);
+            if (tab !== tabOf(job)) selectTab(tabOf(job));
             await show(await res.json());
           }
         }
@@ -241,6 +294,31 @@ async function followJob(id, job) {
     }
   } finally {
     if (currentJob === id) { $("jobprogress").hidden = true; currentJob = null; }
+  }
+}
+
+const ENDED = ["finished", "failed", "canceled"];
+
+// One long-poll of a job's status; ``problem`` set when the service answered an error.
+async function jobStatus(id) {
+  const r = await fetch(`/jobs/${id}?wait=2`);
+  const s = await r.json();
+  return r.ok ? s : { problem: `${s.title || r.status}: ${s.detail || ""}` };
+}
+
+// The reply of job ``name`` on ``body`` as a Response: a PDF through POST /jobs (no request
+// deadline, whatever its length), anything else from the job's own endpoint.
+async function reply(name, body) {
+  if (!isPdf()) return fetch(routes[name] || `/${name}`, { method: "POST", body });
+  body.append("job", name);
+  const made = await fetch("/jobs", { method: "POST", body });
+  if (made.status !== 202) return made;
+  const { id } = await made.json();
+  for (;;) {
+    const s = await jobStatus(id);
+    if (s.problem) throw new Error(s.problem);
+    if (s.status === "finished") return fetch(`/jobs/${id}/result`);
+    if (ENDED.includes(s.status)) throw new Error(s.error ? `${s.error.title}: ${s.error.detail}` : s.status);
   }
 }
 
@@ -341,7 +419,10 @@ async function show(data) {
   }
   if (tab === "stamps") {
     const compared = data.match !== undefined;  // /stamps/compare: each stamp's similarity
-    if (!compared) offerRerun("download-annotated", { mode: "annotated" }, "annotated");
+    if (!compared) {
+      offerRerun("download-annotated", { mode: "annotated" }, "annotated");
+      if (data.stamps.length) offerRerun("download-zip", { mode: "zip" }, "stamps");
+    }
     const label = (s, i) => compared ? `${i + 1} · ${s.similarity.toFixed(2)}${i === data.best && data.match ? " ✓" : ""}` : String(i + 1);
     const line = (s, i) => `${i + 1}. page ${s.page}, score ${s.score.toFixed(2)}` +
       (compared ? `, similarity ${s.similarity.toFixed(2)}` : "") + ` [${s.box.map(Math.round).join(", ")}]`;
@@ -417,10 +498,11 @@ async function showPage(i) {
 }
 
 // A download the same request gives in another form (Extract's zip or annotated page,
-// Stamps' annotated page): the request is sent again with those options when clicked.
+// Stamps' annotated page and crops): the request is sent again with those options when
+// clicked, a PDF as a background job.
 function offerRerun(id, extra, suffix) {
   if (!file) return;
-  const sent = file, opts = { ...options(), ...extra };
+  const sent = file, name = tab, opts = { ...options(), ...extra };
   $(id).hidden = false;
   $(id).onclick = async () => {
     const body = new FormData();
@@ -428,13 +510,15 @@ function offerRerun(id, extra, suffix) {
     Object.entries(opts).forEach(([k, v]) => body.append(k, v));
     $(id).disabled = true;
     try {
-      const r = await fetch(`/${tab}`, { method: "POST", body });
+      const r = await reply(name, body);
       if (!r.ok) { const d = await r.json(); showError(`${d.title || r.status}: ${d.detail || ""}`); return; }
       const blob = await r.blob();
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
       a.download = `${stem()}_${suffix}.${blob.type.includes("zip") ? "zip" : "png"}`;
       document.body.append(a); a.click(); a.remove();
+    } catch (e) {
+      showError(`The download failed: ${e.message}`);
     } finally { $(id).disabled = false; }
   };
 }
@@ -458,6 +542,7 @@ drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) setFile(
 $("form").addEventListener("submit", run);
 $("clear").addEventListener("click", () => { setFile(null); clearResult(); });
 $("url").addEventListener("input", () => { if ($("url").value.trim() && file) setFile(null); });
+document.querySelectorAll('input[name="pages"], #embed-only').forEach((el) => el.addEventListener("input", showHint));
 drop.addEventListener("keydown", (e) => {  // the drop zone opens the file chooser from the keyboard
   if ((e.key === "Enter" || e.key === " ") && e.target === drop) { e.preventDefault(); $("file").click(); }
 });

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -348,8 +349,6 @@ def test_pdf_pages_each_show_their_own_image_and_boxes(page, tmp_path):
     assert got.value.suggested_filename.endswith(".zip")  # several pages: a zip of PNGs
     with page.expect_download() as got:
         page.click("#download-zip")
-    import zipfile
-
     with zipfile.ZipFile(got.value.path()) as zf:
         assert any(n.endswith(".png") for n in zf.namelist())
 
@@ -373,6 +372,14 @@ def test_pdf_pages_each_show_their_own_image_and_boxes(page, tmp_path):
     assert page.locator("#overlay text").all_text_contents() == [str(2 + i) for i in range(count)]
     assert page.is_hidden("#before")  # before/after is Cut's alone
     page.screenshot(path=str(ARTIFACTS / "ui_pdf_stamps_page3.png"), full_page=True)
+    with page.expect_download() as got:  # every page's stamp crops, rerun as a job
+        page.click("#download-zip")
+    assert got.value.suggested_filename == "stamps_stamps.zip"
+    with zipfile.ZipFile(got.value.path()) as zf:
+        names = zf.namelist()
+        manifest = json.loads(zf.read("manifest.json"))["stamps"]
+    assert [m["page"] for m in manifest] == [1] + [3] * count
+    assert sorted(names) == sorted([m["file"] for m in manifest] + ["manifest.json"])
 
 
 def test_cut_shows_before_with_boxes_and_after(page):
@@ -410,3 +417,38 @@ def test_stamps_embed_mode_returns_one_crops_embedding(page):
         page.click("#download-json")
     body = json.loads(Path(got.value.path()).read_text())
     assert len(body["embedding"]) == body["dim"] == 1280
+
+
+def test_the_page_warns_before_sending_what_the_service_would_refuse(page, tmp_path):
+    """From GET /capabilities' limits and the PDF's page count (POST /preview): a PDF with
+    more pages than one Stamps job takes is refused on the page, with the way out; choosing
+    pages clears it; a file past the upload limit is never sent."""
+    import pymupdf
+
+    limits = page.evaluate("fetch('/capabilities').then((r) => r.json())")["limits"]
+    doc = pymupdf.open()
+    for _ in range(limits["max_pdf_pages"] + 1):
+        doc.new_page(width=200, height=200)
+    pdf = tmp_path / "long.pdf"
+    doc.save(pdf)
+    page.click("#tabs button[data-tab='stamps']")
+    page.set_input_files("#file", str(pdf))
+    _until(page, "document.getElementById('chosen').textContent.includes('pages')")
+    assert f"{limits['max_pdf_pages'] + 1} pages" in page.inner_text("#chosen")
+    hint = page.inner_text("#hint")
+    assert f"at most {limits['max_pdf_pages']}" in hint and "PDF pages" in hint
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    page.click("#run")
+    assert page.inner_text("#error") == hint and not sent
+    page.fill("fieldset[data-for=stamps] input[name=pages]", "1-2")
+    assert "background job" in page.inner_text("#hint")
+    page.click("#tabs button[data-tab='ocr']")  # OCR splits a PDF: no page warning
+    assert "background job" in page.inner_text("#hint")
+
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(limits["max_upload_bytes"]))
+    page.set_input_files("#file", str(big))
+    assert "PRISM_MAX_UPLOAD_BYTES" in page.inner_text("#hint")
+    page.click("#run")
+    assert "PRISM_MAX_UPLOAD_BYTES" in page.inner_text("#error") and not sent
