@@ -79,19 +79,28 @@ function setFile(f) {
   $("clear").hidden = !f;
   if (f) $("url").value = "";  // a file and a URL are never sent together
   if (!f) $("file").value = "";
+  showThumb(f && !isPdf() ? URL.createObjectURL(f) : "");
   showHint();
   if (f && isPdf() && !tooLarge()) countPages(f);
+}
+
+// A small preview of the chosen file: the image itself, a PDF's first page from the service.
+function showThumb(src) {
+  if ($("thumb").src.startsWith("blob:")) URL.revokeObjectURL($("thumb").src);
+  if (src) $("thumb").src = src; else $("thumb").removeAttribute("src");
+  $("thumb").hidden = !src;
 }
 
 // The page count of a chosen PDF, from the service (POST /preview's X-Page-Count).
 async function countPages(f) {
   const body = new FormData();
-  body.append("file", f); body.append("max_side", "64");
+  body.append("file", f); body.append("max_side", "160");
   try {
     const r = await fetch("/preview", { method: "POST", body });
     if (file !== f) return;
     if (!r.ok) { const d = await r.json(); showError(`${d.title || r.status}: ${d.detail || ""}`); return; }
     pageCount = Number(r.headers.get("X-Page-Count")) || null;
+    showThumb(URL.createObjectURL(await r.blob()));
     if (pageCount) $("chosen").textContent = `${f.name} (${Math.round(f.size / 1024)} kB, ${pageCount} page${pageCount > 1 ? "s" : ""})`;
     showHint();
   } catch (e) { /* the job itself reports what is wrong */ }
@@ -535,10 +544,13 @@ function escapeHtml(s) { return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<"
 
 document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
 $("file").addEventListener("change", (e) => setFile(e.target.files[0] || null));
-const drop = $("drop");
-["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
-["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
-drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]); });
+const drop = $("drop");  // a file dropped anywhere on the page is the input
+["dragenter", "dragover"].forEach((t) => document.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
+document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.classList.remove("over"); });
+document.addEventListener("drop", (e) => {
+  e.preventDefault(); drop.classList.remove("over");
+  if (e.dataTransfer && e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]);
+});
 $("form").addEventListener("submit", run);
 $("clear").addEventListener("click", () => { setFile(null); clearResult(); });
 $("url").addEventListener("input", () => { if ($("url").value.trim() && file) setFile(null); });

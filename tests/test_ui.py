@@ -259,6 +259,33 @@ def test_file_choice_by_keyboard_and_paste_and_url_exclusive(page):
     assert "pasted.png" in page.inner_text("#chosen") and page.is_visible("#clear")
     page.fill("#url", "https://example.org/a.png")
     assert page.inner_text("#chosen") == "" and page.is_hidden("#clear")
+    assert page.is_hidden("#thumb")
+
+
+def test_a_file_dropped_anywhere_is_chosen_and_previewed(page, tmp_path):
+    """Dropped on the result area, not the drop zone: the image becomes the input with its
+    thumbnail; a PDF's thumbnail is its first page rendered by the service."""
+    photo = (SHARED / "data/eval/ocr/tesseract_phototest.png").read_bytes()
+    page.evaluate("""(bytes) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"}));
+        document.querySelector("main").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true}));
+    }""", list(photo))
+    assert "dropped.png" in page.inner_text("#chosen")
+    _until(page, "document.getElementById('thumb').naturalWidth === 640")
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page(width=300, height=600)
+    doc.new_page(width=300, height=600)
+    pdf = tmp_path / "two.pdf"
+    doc.save(pdf)
+    page.set_input_files("#file", str(pdf))
+    _until(page, "document.getElementById('chosen').textContent.includes('2 pages')")
+    _until(page, "document.getElementById('thumb').naturalHeight === 160")
+    assert page.evaluate("document.getElementById('thumb').naturalWidth") == 80
+    page.click("#clear")
+    assert page.is_hidden("#thumb") and page.inner_text("#chosen") == ""
 
 
 def test_stamps_compare_mode_finds_the_same_stamp_and_not_another(page, tmp_path):
