@@ -269,7 +269,8 @@ def test_a_file_dropped_anywhere_is_chosen_and_previewed(page, tmp_path):
     page.evaluate("""(bytes) => {
         const dt = new DataTransfer();
         dt.items.add(new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"}));
-        document.querySelector("main").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true}));
+        const drop = new DragEvent("drop", {dataTransfer: dt, bubbles: true});
+        document.querySelector("main").dispatchEvent(drop);
     }""", list(photo))
     assert "dropped.png" in page.inner_text("#chosen")
     _until(page, "document.getElementById('thumb').naturalWidth === 640")
