@@ -8,7 +8,7 @@ Three measurements, printed as JSON:
 2. ``real_crops``: how many real stamp crops the check keeps (finds text in): Stamp2vec's 46
    embedding crops and its ``dataset_generation/images/cropped_stamps``. None of them comes
    from a page of (1), so they measure what the check costs in recall apart from (1).
-3. ``synthetic``: on ``--pages`` synthetic pages (``training/synth.py``, seeds the detector
+3. ``synthetic``: on ``--pages`` synthetic pages (``training/synth/``, seeds the detector
    never trained on, drawn at 1100 px), the detector's true boxes kept and false boxes
    dropped by the check.
 

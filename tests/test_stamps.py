@@ -199,7 +199,7 @@ def test_seal_text_check_keeps_real_stamps_and_drops_signatures(registry):
     empty = 0
     for seed in range(20):
         canvas = np.full((160, 260, 3), 255, np.uint8)
-        synth._draw_signature(random.Random(seed), canvas, 10, 10, 240, 140)
+        synth.draw_signature(random.Random(seed), canvas, 10, 10, 240, 140)
         empty += checker.text_regions(canvas) == 0
     assert empty >= 17, empty
     assert checker.text_regions(np.full((200, 200, 3), 255, np.uint8)) == 0

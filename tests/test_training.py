@@ -192,3 +192,26 @@ def test_decode_reads_yolox_output_at_the_model_size():
     assert boxes[0].tolist() == [64, 96, 96, 128]
     assert boxes[1].tolist() == [128, 64, 256, 192]  # (96 ± 32, 64 ± 32) / 0.5
     assert stampdet.decode(out, 0.5, 2000, 2000, min_score=0.95)[0].shape == (0, 4)
+
+
+def test_page_weights_come_from_synth_json(monkeypatch, tmp_path):
+    """The sampling weights are read from training/synth.json, not the code: the same seeds
+    with zero stamps per page draw no stamp, and with one stamp (no zoom) at most one."""
+    from training.synth import weights
+
+    original = json.loads(weights.CONFIG.read_text())
+    assert weights.config() == original
+
+    def draw_with(**changes) -> list[int]:
+        path = tmp_path / "synth.json"
+        path.write_text(json.dumps({**original, **changes}))
+        monkeypatch.setattr(weights, "CONFIG", path)
+        weights.config.cache_clear()
+        return [len(synth.page(seed).boxes) for seed in range(8)]
+
+    try:
+        assert draw_with(stamps_per_page={"0": 1}) == [0] * 8
+        one = draw_with(stamps_per_page={"1": 1}, zoom=0.0)
+        assert max(one) == 1 and sum(one) >= 6  # a stamp that does not fit is skipped
+    finally:
+        weights.config.cache_clear()

@@ -33,20 +33,21 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 def identity_view(rng: random.Random, ink: np.ndarray) -> np.ndarray:
     """One impression of the stamp ``ink`` (uint8 mask) as an RGB crop on document paper."""
-    mask = synth._rotate(ink, rng.uniform(-180, 180) if rng.random() < 0.3 else rng.uniform(-25, 25))
+    mask = synth.rotate(ink, rng.uniform(-180, 180) if rng.random() < 0.3 else rng.uniform(-25, 25))
     h, w = mask.shape
     margin = int(max(h, w) * rng.uniform(0.02, 0.15))
-    page = synth._layout_page(rng, h + 2 * margin + 200, w + 2 * margin + 200)
+    page = synth.layout_page(rng, h + 2 * margin + 200, w + 2 * margin + 200)
     y0, x0 = rng.randint(0, 200), rng.randint(0, 200)
     canvas = page[y0:y0 + h + 2 * margin, x0:x0 + w + 2 * margin].copy()
-    alpha = synth._ink_texture(rng, mask)
-    name = rng.choices(list(synth.INK_WEIGHTS), list(synth.INK_WEIGHTS.values()))[0]
-    tint = np.clip(np.array(synth.INK[name], np.float32) + rng.uniform(-25, 25), 0, 255) / 255
+    alpha = synth.ink_texture(rng, mask)
+    weights = synth.ink_weights()
+    name = rng.choices(list(weights), list(weights.values()))[0]
+    tint = np.clip(np.array(synth.inks()[name], np.float32) + rng.uniform(-25, 25), 0, 255) / 255
     region = canvas[margin:margin + h, margin:margin + w].astype(np.float32)
     canvas[margin:margin + h, margin:margin + w] = (
         region * (1 - alpha[..., None] + alpha[..., None] * tint)).clip(0, 255).astype(np.uint8)
     if rng.random() < 0.4:  # a signature across it
-        synth._draw_signature(rng, canvas, 0, 0, canvas.shape[1], canvas.shape[0])
+        synth.draw_signature(rng, canvas, 0, 0, canvas.shape[1], canvas.shape[0])
     if rng.random() < 0.4:
         canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.3, 1.2))
     if rng.random() < 0.5:

@@ -468,6 +468,17 @@ def evaluate_model(onnx_path: Path, config: dict, valid_rows: list[dict] | None 
     return out
 
 
+def synth_digest() -> str:
+    """10 hex digits of the page generator's code and weights (``training/synth/*.py`` and
+    ``training/synth.json``): the synthetic page cache's key, so any change redraws it."""
+    from training.synth.weights import CONFIG
+
+    h = hashlib.sha256()
+    for path in sorted(Path(synth.__file__).parent.glob("*.py")) + [CONFIG]:
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
           log=print) -> dict:
     """Run the whole recipe with ``config``; returns the card written next to the model."""
@@ -478,7 +489,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     torch.set_num_threads(int(config["threads"]))
     started = time.time()
     size = int(config["size"])
-    digest = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:10]
+    digest = synth_digest()
     n_syn = int(config["synthetic_pages"])
     folder = cache_root / f"stamps-s{seed}-n{n_syn}-px{config['synthetic_side']}-{digest}"
     synthetic = build_cache(folder, range(seed * 10**6, seed * 10**6 + n_syn),

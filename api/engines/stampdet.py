@@ -3,7 +3,7 @@
 Model: ``stamps/stamp_det.onnx``, trained by ``training/train_stamps.py`` (``make
 train-stamps``) from Megvii's COCO YOLOX-Nano weights (``cut/yolox_nano.onnx``, Apache-2.0;
 Ge et al., "YOLOX: Exceeding YOLO Series in 2021") on the real train split of the stamp
-pool (``../shared/data/train/stamps``) plus synthetic pages from ``training/synth.py``. Its
+pool (``../shared/data/train/stamps``) plus synthetic pages from ``training/synth/``. Its
 card (config, seed, valid-split and real-scan recall/precision) is
 ``models/stamps/stamp_det.json`` beside it.
 
