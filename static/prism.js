@@ -2,9 +2,9 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"];
-// Each tab's models and option defaults come from GET /capabilities (the jobs' options dataclasses),
-// so the page never holds a default of its own; the HTML values are only a fallback.
-let tab = "ocr", file = null, models = {}, jobModels = {};
+// Each tab's form is generated from GET /capabilities (the jobs' options dataclasses: name,
+// type, default, bounds, choices, help), so the page holds no default or bound of its own.
+let tab = "ocr", file = null, models = {}, jobModels = {}, jobOptions = {};
 // This deployment's request limits (GET /capabilities) and the chosen PDF's page count.
 let limits = null, pageCount = null, routes = {};
 // The shown result's pages: [{page, dpi, width, height, boxes, items}]; pageAt indexes it.
@@ -29,30 +29,84 @@ function availability(name) {
   return "";
 }
 
+// Options the page sets itself: the reply's form (it asks for JSON and offers the other
+// forms as downloads) and JSON extras it does not show.
+const PAGE_SET = new Set(["mode", "format", "crops", "embeddings", "mask"]);
+const LABELS = { lang: "Language", model: "Recogniser", min_score: "Min score", pages: "PDF pages",
+  dpi: "PDF dpi", objects: "Objects", return_white_bg: "white background", crop: "crop to objects",
+  max_side: "Max side (px)", refine: "whole-stamp boxes", verify_text: "text check",
+  threshold: "Match threshold", prompt: "Prompt", max_new_tokens: "Max tokens" };
+const PLACEHOLDERS = { pages: "all, or 1-3,5", objects: "dog, person" };
+
+function element(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  Object.entries(attrs).forEach(([k, v]) => { if (v !== undefined && v !== null) el[k] = v; });
+  el.append(...children);
+  return el;
+}
+
+// One option of /capabilities as a labelled control: a checkbox (bool), one checkbox per
+// choice (a list of names with choices), a select (choices), or a number or text input.
+function control(o) {
+  const text = LABELS[o.name] || o.name.replace(/_/g, " ");
+  if (o.type === "bool") {
+    const box = element("input", { type: "checkbox", name: o.name, checked: Boolean(o.default) });
+    box.defaultChecked = Boolean(o.default);
+    return element("label", { title: o.help }, box, ` ${text}`);
+  }
+  if (o.type === "names" && o.choices) {
+    return element("span", { className: "names", title: o.help }, ...o.choices.map((c) => {
+      const box = element("input", { type: "checkbox", name: o.name, value: c, checked: o.default.includes(c) });
+      box.dataset.names = "true";
+      return element("label", {}, box, ` ${c}`);
+    }));
+  }
+  let input;
+  if (o.choices) {
+    input = element("select", { name: o.name }, ...o.choices.map((c) => element("option", { value: c }, c)));
+    input.value = String(o.default);
+  } else {
+    const number = o.type === "int" || o.type === "float";
+    const value = o.default === null || o.default === undefined ? ""
+      : Array.isArray(o.default) ? o.default.join(", ") : String(o.default);
+    input = element("input", { name: o.name, type: number ? "number" : "text", value,
+      placeholder: o.name === "dpi" && limits ? String(limits.default_dpi) : PLACEHOLDERS[o.name] });
+    if (number) {
+      if (o.minimum !== undefined) input.min = o.minimum;
+      if (o.maximum !== undefined) input.max = o.maximum;
+      input.step = o.type === "int" ? "1" : "0.05";
+    }
+    // required options are not marked `required`: the browser would refuse to submit any
+    // tab while another tab's field is empty; the service answers 400 with the reason
+  }
+  return element("label", { title: o.help }, `${text} `, input);
+}
+
+// A job's form: its options in its tab (stamps-compare adds the ones Stamps lacks, marked
+// compare-only); the tab's page-side inputs stay after them.
 function applyJob(job) {
   jobModels[job.name] = job.models; routes[job.name] = job.route;
-  // stamps-compare shares the Stamps tab: it sets only that tab's compare-only fields
+  jobOptions[job.name] = new Set(job.options.map((o) => o.name));
   const compare = job.name === "stamps-compare";
-  const fs = document.querySelector(`fieldset[data-for="${compare ? "stamps" : job.name}"]`);
-  if (!fs) return;
-  job.options.forEach((o) => {
-    if (o.default === null || o.default === undefined) return;
-    fs.querySelectorAll(`${compare ? "[data-only] " : ""}[name="${o.name}"]`).forEach((el) => {
-      if (el.type === "checkbox") { el.checked = el.defaultChecked = Boolean(o.default); return; }
-      el.value = String(o.default);
-      if ("defaultValue" in el && el.tagName === "INPUT") el.defaultValue = el.value;
-      if (o.minimum !== undefined && el.type === "number") el.min = o.minimum;
-      if (o.maximum !== undefined && el.type === "number") el.max = o.maximum;
-    });
+  const fs = document.querySelector(`fieldset[data-for="${tabOf(job.name)}"]`);
+  if (!fs || (job.name !== tabOf(job.name) && !compare)) return;
+  const shown = job.options.filter((o) => !PAGE_SET.has(o.name)
+    && !(compare && fs.querySelector(`[name="${o.name}"]`)));
+  const controls = shown.map((o) => {
+    const c = control(o);
+    if (compare) c.dataset.only = "compare";
+    return c;
   });
+  const extras = fs.querySelector("label:has(#reference)");
+  controls.forEach((c) => (compare || !extras ? fs.append(c) : fs.insertBefore(c, extras)));
 }
 
 async function loadModels() {
   try {
     const [jobs, list] = await Promise.all([fetch("/capabilities"), fetch("/models")]);
     const caps = await jobs.json();
-    caps.jobs.forEach(applyJob);
     limits = caps.limits || null;
+    caps.jobs.forEach(applyJob);
     (await list.json()).models.forEach((m) => { models[m.name] = m; });
   } catch (e) { /* the page still works; status is shown when known */ }
   document.querySelectorAll("#tabs button").forEach((b) => {
@@ -158,24 +212,23 @@ function comparing() { return tab === "stamps" && Boolean($("reference").files[0
 function embedding() { return tab === "stamps" && $("embed-only").checked; }
 function endpoint() { return embedding() ? "stamps/embed" : comparing() ? "stamps/compare" : tab; }
 
+// The form's values for the job the tab runs now: only that job's options (compare has no
+// refine, Stamps no threshold), empty fields left to the service's defaults.
 function options() {
   const fs = document.querySelector(`fieldset[data-for="${tab}"]`);
-  const out = {};
-  const compare = comparing();
-  if (embedding()) return {};  // /stamps/embed takes the crop alone
+  const out = {}, allowed = jobOptions[jobName()] || new Set();
   fs.querySelectorAll("input, select").forEach((el) => {
-    if (!el.name || el.name === "cls") return;
-    const only = el.closest("[data-only]");  // compare-only options, and those compare lacks
-    if ((only && !compare) || (compare && el.name === "refine")) return;
+    if (!el.name || !allowed.has(el.name)) return;
+    if (el.dataset.names) {  // one checkbox per choice: the checked ones, comma-separated
+      out[el.name] = [...fs.querySelectorAll(`input[name="${el.name}"]:checked`)].map((c) => c.value).join(",");
+      return;
+    }
     if (el.type === "checkbox") {  // options that default to on are sent when turned off
       if (el.checked) out[el.name] = "true"; else if (el.defaultChecked) out[el.name] = "false";
       return;
     }
     if (el.value !== "") out[el.name] = el.value;
   });
-  if (tab === "extract") {
-    out.classes = [...fs.querySelectorAll('input[name="cls"]:checked')].map((c) => c.value).join(",");
-  }
   return out;
 }
 
@@ -554,7 +607,9 @@ document.addEventListener("drop", (e) => {
 $("form").addEventListener("submit", run);
 $("clear").addEventListener("click", () => { setFile(null); clearResult(); });
 $("url").addEventListener("input", () => { if ($("url").value.trim() && file) setFile(null); });
-document.querySelectorAll('input[name="pages"], #embed-only').forEach((el) => el.addEventListener("input", showHint));
+$("form").addEventListener("input", (e) => {  // the generated PDF pages field, embed mode
+  if (e.target.name === "pages" || e.target.id === "embed-only") showHint();
+});
 drop.addEventListener("keydown", (e) => {  // the drop zone opens the file chooser from the keyboard
   if ((e.key === "Enter" || e.key === " ") && e.target === drop) { e.preventDefault(); $("file").click(); }
 });

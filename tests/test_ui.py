@@ -480,3 +480,39 @@ def test_the_page_warns_before_sending_what_the_service_would_refuse(page, tmp_p
     assert "PRISM_MAX_UPLOAD_BYTES" in page.inner_text("#hint")
     page.click("#run")
     assert "PRISM_MAX_UPLOAD_BYTES" in page.inner_text("#error") and not sent
+
+
+def test_each_tab_form_is_the_jobs_options_from_capabilities(page):
+    """Every option a job declares (GET /capabilities), except the reply's form and JSON
+    extras the page sets itself, is a control in its tab with the job's default, bounds and
+    choices; Stamps' compare-only threshold comes from stamps-compare."""
+    jobs = page.evaluate("fetch('/capabilities').then((r) => r.json())")["jobs"]
+    page_set = {"mode", "format", "crops", "embeddings", "mask"}
+    for job in jobs:
+        tab = "stamps" if job["name"].startswith("stamps") else job["name"]
+        for o in job["options"]:
+            if o["name"] in page_set or job["name"] == "stamps-embed":
+                continue
+            fs = f"fieldset[data-for='{tab}']"
+            got = page.evaluate(f"""() => [...document.querySelectorAll(
+                "{fs} [name='{o['name']}']")].map((el) => ({{tag: el.tagName, type: el.type,
+                value: el.value, checked: el.checked, min: el.min, max: el.max,
+                choices: [...(el.options || [])].map((x) => x.value),
+                only: Boolean(el.closest('[data-only]'))}}))""")
+            assert got, (job["name"], o["name"])
+            el = got[0]
+            if o["type"] == "bool":
+                assert el["type"] == "checkbox" and el["checked"] == o["default"]
+            elif o["type"] == "names" and o.get("choices"):
+                assert [g["value"] for g in got] == o["choices"]
+                assert [g["checked"] for g in got] == [c in o["default"] for c in o["choices"]]
+            elif o.get("choices"):
+                assert el["tag"] == "SELECT" and el["choices"] == o["choices"]
+                assert el["value"] == str(o["default"])
+            else:
+                assert el["value"] == ("" if o["default"] in (None, []) else str(o["default"]))
+                if "minimum" in o:
+                    assert float(el["min"]) == o["minimum"] and float(el["max"]) == o["maximum"]
+            if job["name"] == "stamps-compare":
+                stamps = next(j for j in jobs if j["name"] == "stamps")
+                assert el["only"] == (o["name"] not in {x["name"] for x in stamps["options"]})
