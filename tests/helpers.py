@@ -1,4 +1,5 @@
-"""Builders of hostile inputs shared by the input and hostile-service tests."""
+"""What several test modules share: problem+json checks, builders of hostile inputs and
+multipart bodies (no test module imports another)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import io
 import random
 import socket
 import struct
+import uuid
 import zlib
 
 import numpy as np
 import pymupdf
 from PIL import Image
+
+#: Real stamp pages of ../shared/data with hand boxes in tests/data/stamps_truth.json.
+STAVER = [f"eval/stamps/staver_image_{i}.png" for i in (1, 2, 3, 5, 6)]
+FAKTURA = "eval/stamps/mullevik_stamps_faktura-237279.jpg"
+#: (page, stamp index) of every stamp whose ring or frame must be whole: StaVer's round seals
+#: and the faktura page's ZAPLATENÉ (pink) and ATLANTIS (black) stamps, as the issue names.
+WHOLE = [(rel, 0) for rel in STAVER] + [(FAKTURA, 0), (FAKTURA, 1)]
+#: pixels: the hand boxes are read on 10 px grids; antialiased ring edges are 1–3 px.
+SLACK = 4
 
 
 def exif_jpeg(entries: list[tuple[int, int, int, bytes]], size=(16, 12),
@@ -134,3 +145,39 @@ def raw_http(port: int, request: bytes, host: str = "127.0.0.1") -> bytes:
         while chunk := sock.recv(65536):
             out += chunk
     return out
+
+
+def assert_problem(response, status: int):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    text = response.text
+    assert "Traceback" not in text and "/work" not in text and ".py" not in text
+    return body
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """A valid PNG signature + IHDR claiming width×height, with a tiny IDAT: a pixel bomb."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def multipart(fields: dict, files: dict | list) -> tuple[bytes, str]:
+    """A multipart body; ``files`` maps part name → (filename, bytes), or is a list of
+    (name, (filename, bytes)) pairs when a name repeats."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                     f"{value}\r\n".encode())
+    for name, (filename, data) in (files.items() if isinstance(files, dict) else files):
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                     f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                     .encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"

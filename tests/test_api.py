@@ -11,19 +11,9 @@ import pytest
 from PIL import Image
 
 from .conftest import TESTDATA, png_bytes, shared
-from .test_inputs import huge_png_header
+from .helpers import assert_problem, huge_png_header
 
 PAGE = shared("data/eval/ocr/tesseract_phototest.png")
-
-
-def assert_problem(response, status: int):
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    text = response.text
-    assert "Traceback" not in text and "/work" not in text and ".py" not in text
-    return body
 
 
 def test_health_loads_nothing(client, registry):

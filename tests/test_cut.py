@@ -13,7 +13,7 @@ from api.pipelines.cut import CutPipeline, compose
 from scripts.eval_cut import reference_iou
 
 from .conftest import SHARED, TESTDATA, rgb
-from .test_api import assert_problem
+from .helpers import assert_problem
 
 EVAL = SHARED / "data/eval/cut"
 OBJECTCUT = SHARED / "data/seeds/objectcut/docs/images"

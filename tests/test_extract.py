@@ -15,7 +15,7 @@ from api.pipelines.extract import ExtractPipeline
 from api.vision import box_iou
 
 from .conftest import SHARED, rgb, shared
-from .test_api import assert_problem
+from .helpers import assert_problem
 
 SAMPLES = SHARED / "data/seeds/imgextract/test/samples"
 # What ImgExtract's own Detectron2 model found on its 7 sample pages.

@@ -23,7 +23,7 @@ from api.registry import Registry
 from api.settings import Settings
 
 from .conftest import SHARED, TESTDATA
-from .test_api import assert_problem
+from .helpers import assert_problem
 
 PROCESSOR = SHARED / "models/generate-text"
 PHOTO = TESTDATA / "photo_elephant.jpg"

@@ -18,9 +18,7 @@ import pytest
 from api.serve import running
 
 from .conftest import shared
-from .helpers import BAD_EXIF, exif_jpeg, png, raw_http, thin_pdf, tiff_tile_bomb
-from .test_inputs import huge_png_header
-from .test_uwsgi import _multipart
+from .helpers import BAD_EXIF, exif_jpeg, huge_png_header, multipart, png, raw_http, thin_pdf, tiff_tile_bomb
 
 PAGE = shared("data/eval/ocr/tesseract_phototest.png").read_bytes()
 TIFF_BOMB = tiff_tile_bomb()  # 1.5 MB declaring a 40,000² tile in a 64² image
@@ -144,7 +142,7 @@ def corpus() -> list[tuple]:
 def _send(base: str, case: tuple):
     name, path, kind = case[:3]
     if kind == "multipart":
-        body, ctype = _multipart(case[3], case[4])
+        body, ctype = multipart(case[3], case[4])
     elif kind == "json":
         body, ctype = json.dumps(case[3]).encode(), "application/json"
     else:
@@ -230,7 +228,7 @@ def test_duplicate_upload_names_get_unique_zip_entries(server):
     import io
     import zipfile
 
-    body, ctype = _multipart({"mode": "annotated"},
+    body, ctype = multipart({"mode": "annotated"},
                              [("file", ("a.png", PAGE)), ("file", ("a.png", PAGE))])
     req = urllib.request.Request(server + "/extract", data=body, headers={"Content-Type": ctype})
     with urllib.request.urlopen(req, timeout=120) as r:
@@ -269,7 +267,7 @@ def test_request_budget_is_checked_before_rendering(server, files, size, limit):
     pid = _get(server + "/health")["pid"]
     before = _rss_mb(pid)
     pdf, fields = _blank_pdf(20, *size), {"dpi": "300"}
-    body, ctype = _multipart(fields, [("file", (f"d{i}.pdf", pdf)) for i in range(files)])
+    body, ctype = multipart(fields, [("file", (f"d{i}.pdf", pdf)) for i in range(files)])
     req = urllib.request.Request(server + "/extract", data=body, headers={"Content-Type": ctype})
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=120)

@@ -16,15 +16,9 @@ from api import inkmask
 from api.vision import box_contains, box_iou
 
 from .conftest import REPO_ROOT, rgb, shared
+from .helpers import FAKTURA, SLACK, STAVER, WHOLE
 
 TRUTH = json.loads((REPO_ROOT / "tests/data/stamps_truth.json").read_text())["pages"]
-STAVER = [f"eval/stamps/staver_image_{i}.png" for i in (1, 2, 3, 5, 6)]
-FAKTURA = "eval/stamps/mullevik_stamps_faktura-237279.jpg"
-#: (page, stamp index) of every stamp whose ring or frame must be whole: StaVer's round seals
-#: and the faktura page's ZAPLATENÉ (pink) and ATLANTIS (black) stamps, as the issue names.
-WHOLE = [(rel, 0) for rel in STAVER] + [(FAKTURA, 0), (FAKTURA, 1)]
-#: pixels: the hand boxes are read on 10 px grids; antialiased ring edges are 1–3 px.
-SLACK = 4
 
 
 @pytest.fixture(scope="module")

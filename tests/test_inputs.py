@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pymupdf
@@ -16,6 +14,7 @@ from api.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMe
 from api.inputs import decode_image, load_document, parse_pages, render_pdf, sniff
 
 from .conftest import TESTDATA, png_bytes, rgb, shared
+from .helpers import huge_png_header
 
 PHOTO = TESTDATA / "photo_car_person.jpg"
 
@@ -24,16 +23,6 @@ def _jpeg(image: Image.Image, **kw) -> bytes:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=95, **kw)
     return buf.getvalue()
-
-
-def huge_png_header(width: int, height: int) -> bytes:
-    """A valid PNG signature + IHDR claiming width×height, with a tiny IDAT: a pixel bomb."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
 def test_sniff_by_magic_bytes_not_name():

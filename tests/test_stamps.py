@@ -20,13 +20,11 @@ from scripts.eval_stamp_embed import crops as stamp2vec_crops
 from scripts.eval_stamp_embed import retrieval
 
 from .conftest import REPO_ROOT, png_bytes, rgb, shared
-from .test_api import assert_problem
+from .helpers import FAKTURA, SLACK, STAVER, WHOLE, assert_problem
 
 TRUTH = json.loads((REPO_ROOT / "tests/data/stamps_truth.json").read_text())["pages"]
-STAVER = [f"eval/stamps/staver_image_{i}.png" for i in (1, 2, 3, 5, 6)]
 NO_STAMP = "eval/stamps/mullevik_bg_papercon_ZDF_12_30053.jpg"
 FULL_DOC = "seeds/stamp2vec/tests/test_data/test_full_doc.jpeg"
-FAKTURA = "eval/stamps/mullevik_stamps_faktura-237279.jpg"
 CROPPED = "seeds/stamp2vec/tests/test_data/test_cropped_stamp.png"
 
 
@@ -91,8 +89,6 @@ def test_every_box_holds_the_whole_stamp(client):
     outside; 4 px slack for the 10 px grid the boxes were read on). The detector misses the
     page's black ATLANTIS stamp (see above); test_inkmask checks its refinement from a box."""
     from api.vision import box_contains
-
-    from .test_inkmask import SLACK, WHOLE
 
     for rel, index in WHOLE[:-1]:
         truth = TRUTH[rel][index]

@@ -13,7 +13,7 @@ from api import inputs
 from api.problems import BadRequest
 
 from .conftest import shared
-from .test_api import assert_problem
+from .helpers import assert_problem
 
 PAGE = shared("data/eval/ocr/tesseract_phototest.png").read_bytes()
 

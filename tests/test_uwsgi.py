@@ -9,7 +9,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import psutil
 import pytest
@@ -20,26 +19,11 @@ from api.settings import REPO_ROOT
 from api.worker import HUGE_PAGES_TUNABLE, trim_due, worker_environ
 
 from .conftest import TRUTH, shared
-
-
-def _multipart(fields: dict, files: dict | list) -> tuple[bytes, str]:
-    """A multipart body; ``files`` maps part name → (filename, bytes), or is a list of
-    (name, (filename, bytes)) pairs when a name repeats."""
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                     f"{value}\r\n".encode())
-    for name, (filename, data) in (files.items() if isinstance(files, dict) else files):
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                     f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                     .encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+from .helpers import multipart
 
 
 def _post(url: str, fields: dict, files: dict):
-    body, ctype = _multipart(fields, files)
+    body, ctype = multipart(fields, files)
     req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
