@@ -55,9 +55,6 @@ def uwsgi_command(settings: Settings, extra: list[str] | None = None) -> list[st
         "prism_max_requests_delta": max(1, settings.max_requests // 10),
         "prism_reload_on_rss": settings.reload_on_rss_mb,
         "prism_worker_max_rss": settings.worker_max_rss_mb,
-        # uWSGI's own cut-off drops the connection without a body; keep it well above the
-        # app's limit so the app answers 413 problem+json for any plausible oversize upload.
-        "prism_limit_post": 2 * settings.max_upload_bytes + 1024 * 1024,
     }
     argv = [uwsgi, "--ini", str(REPO_ROOT / "uwsgi.ini")]
     for key, value in placeholders.items():

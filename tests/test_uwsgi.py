@@ -67,6 +67,33 @@ def test_oversize_upload_is_413_problem(server):
     assert body["status"] == 413
 
 
+def test_any_oversize_upload_is_413_problem_not_a_reset(server):
+    """uWSGI alone, no Nginx: a body 40 × the limit (80 MB, far past what uWSGI's old
+    limit-post backstop allowed) is read past and answered 413 problem+json, and the worker
+    serves the next request."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(server)
+    size, piece = 80_000_000, b"\0" * (1 << 20)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    conn.putrequest("POST", "/ocr")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    sent = 0
+    while sent < size:
+        chunk = piece[:size - sent]
+        conn.send(chunk)
+        sent += len(chunk)
+    r = conn.getresponse()
+    assert r.status == 413 and r.getheader("Content-Type") == "application/problem+json"
+    assert json.loads(r.read())["status"] == 413
+    conn.close()
+    with urllib.request.urlopen(server + "/health", timeout=5) as r:
+        assert r.status == 200
+
+
 def test_bad_input_then_good_input_same_server(server):
     status, _, _ = _post(server + "/ocr", {}, {"file": ("x.png", b"\x89PNG\r\n\x1a\nbroken")})
     assert status == 422
