@@ -5,7 +5,6 @@ from __future__ import annotations
 import flask
 
 from ..inputs import load_document
-from ..inputs.pdf import open_pdf
 from ..problems import BadRequest
 from ..vision import encode_png, fit_within
 from .common import read_sources, state
@@ -29,11 +28,7 @@ def preview(body: dict | None):
         raise BadRequest(f"page={page}: an image has one page.")
     image = doc.pages[0].image
     h, w = image.shape[:2]
-    count = 1
-    if doc.kind == "pdf":
-        with open_pdf(data) as pdf:
-            count = pdf.page_count
     return flask.Response(encode_png(fit_within(image, max_side)), mimetype="image/png",
                           headers={"X-Page-Width": str(w), "X-Page-Height": str(h),
-                                   "X-Page-Count": str(count),
+                                   "X-Page-Count": str(doc.pages[0].page_count),
                                    "Cache-Control": "no-store"})

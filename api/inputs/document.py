@@ -16,11 +16,13 @@ IMAGE_KINDS = ("png", "jpeg", "webp", "tiff", "bmp", "gif")
 @dataclass
 class Page:
     """One image to process: ``image`` ``(H, W, 3)`` uint8 RGB; ``page`` 1-based index in its
-    file; ``dpi`` the render resolution for PDF pages (``None`` for images)."""
+    file of ``page_count`` pages; ``dpi`` the render resolution for PDF pages (``None`` for
+    images)."""
 
     image: np.ndarray
     page: int = 1
     dpi: int | None = None
+    page_count: int = 1
 
 
 @dataclass

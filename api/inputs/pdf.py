@@ -104,5 +104,6 @@ def render_pdf(data: bytes, settings: Settings, pages: str | None = None,
                                     f"({type(exc).__name__}).")
             _check_side(pix.width, pix.height, settings, f"Page {index + 1} at {dpi} dpi")
             arr = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, pix.n)
-            out.append(Page(image=np.ascontiguousarray(arr[:, :, :3]), page=index + 1, dpi=dpi))
+            out.append(Page(image=np.ascontiguousarray(arr[:, :, :3]), page=index + 1, dpi=dpi,
+                            page_count=doc.page_count))
         return out
