@@ -37,10 +37,14 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(steps).max())
 
 
+def problem_body(status: int, title: str, detail: str) -> bytes:
+    """An RFC 9457 problem+json body (``detail`` clipped), for answers made before the app."""
+    return json.dumps({"type": "about:blank", "status": status, "title": title,
+                       "detail": clip(detail)}).encode()
+
+
 def _problem(status: int, title: str, detail: str) -> tuple[dict, bytes]:
-    detail = clip(detail)
-    body = json.dumps({"type": "about:blank", "status": status, "title": title,
-                       "detail": detail}).encode()
+    body = problem_body(status, title, detail)
     return ({"type": "http.response.start", "status": status,
              "headers": [(b"content-type", b"application/problem+json"),
                          (b"content-length", str(len(body)).encode())]}, body)

@@ -10,13 +10,12 @@ off, so nothing is spooled to disk) and answers an oversized one 413 itself.
 from __future__ import annotations
 
 import io
-import json
 import time
 
 from a2wsgi import ASGIMiddleware
 
 from .app import create_app
-from .middleware import BodyLimitMiddleware
+from .middleware import BodyLimitMiddleware, problem_body
 from .settings import Settings
 from .worker import install_hooks
 
@@ -45,9 +44,8 @@ class BodyEdge:
             environ["wsgi.input"] = io.BytesIO(stream.read(size))
             return self.app(environ, start_response)
         self._drain(stream, size)
-        body = json.dumps({"type": "about:blank", "status": 413, "title": "Payload Too Large",
-                           "detail": f"The request body is {size} bytes; the limit is "
-                                     f"{self.max_bytes - BodyLimitMiddleware.OVERHEAD}."}).encode()
+        body = problem_body(413, "Payload Too Large", f"The request body is {size} bytes; the "
+                            f"limit is {self.max_bytes - BodyLimitMiddleware.OVERHEAD}.")
         start_response("413 Payload Too Large", [
             ("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
             ("Connection", "close")])
