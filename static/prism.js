@@ -6,7 +6,7 @@ const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"
 // type, default, bounds, choices, help), so the page holds no default or bound of its own.
 let tab = "ocr", file = null, models = {}, jobModels = {}, jobOptions = {};
 // This deployment's request limits (GET /capabilities) and the chosen PDF's page count.
-let limits = null, pageCount = null, routes = {};
+let limits = null, pageCount = null, routes = {}, takesPdfs = {};
 // The shown result's pages: [{page, dpi, width, height, boxes, items}]; pageAt indexes it.
 let pages = [], pageAt = 0, previews = {}, controller = null;
 
@@ -85,7 +85,7 @@ function control(o) {
 // A job's form: its options in its tab (stamps-compare adds the ones Stamps lacks, marked
 // compare-only); the tab's page-side inputs stay after them.
 function applyJob(job) {
-  jobModels[job.name] = job.models; routes[job.name] = job.route;
+  jobModels[job.name] = job.models; routes[job.name] = job.route; takesPdfs[job.name] = job.takes_pdf;
   jobOptions[job.name] = new Set(job.options.map((o) => o.name));
   const compare = job.name === "stamps-compare";
   const fs = document.querySelector(`fieldset[data-for="${tabOf(job.name)}"]`);
@@ -182,14 +182,15 @@ function planProblem() {
 
 function showHint() {
   const problem = planProblem();
-  const background = !problem && file && isPdf() && takesPdf(tab)
+  const background = !problem && file && isPdf() && takesPdf()
     ? "PDFs run as a background job with page progress; you may leave and come back." : "";
   $("hint").textContent = problem || background;
   $("hint").hidden = !(problem || background);
   $("hint").classList.toggle("warn", Boolean(problem));
 }
 
-function takesPdf(name) { return ["ocr", "extract", "stamps"].includes(name) && !embedding(); }
+// Whether the job the tab runs now takes PDFs (GET /capabilities' takes_pdf).
+function takesPdf() { return Boolean(takesPdfs[jobName()]); }
 
 function stem() {
   const name = file ? file.name : ($("url").value.trim().split("/").pop() || "image");
@@ -258,7 +259,7 @@ async function run(ev) {
   if (comparing() && !file) { showError("Compare needs the document as a file."); return; }
   const problem = planProblem();
   if (problem) { showError(problem); return; }
-  if (isPdf() && takesPdf(tab)) {
+  if (isPdf() && takesPdf()) {
     body.append("job", jobName());  // PDFs run as background jobs: page progress, no deadline
     await runJob(body);
     return;
