@@ -83,6 +83,28 @@ def test_valid_split_of_the_real_pool_matches_the_card(pipeline):
         assert found == card["valid"][source], source
 
 
+def test_added_labels_join_the_pool_inside_their_pages():
+    """The stamps the pool's labels miss, confirmed by eye (training/stamps_added.json), are
+    appended to their pages' boxes on request only, each one inside its page and not a copy
+    of a label it already has."""
+    from training.train_stamps import ADDED, pool
+
+    doc = json.loads(ADDED.read_text(encoding="utf-8"))
+    for split in ("train", "valid"):
+        plain = {r["rel"]: r for r in pool(split)}
+        added = {r["rel"]: r for r in pool(split, ADDED)}
+        assert set(plain) == set(added)
+        extra = sum(len(v) for v in doc[split].values())
+        assert extra > 0
+        assert sum(len(r["boxes"]) for r in added.values()) == \
+            sum(len(r["boxes"]) for r in plain.values()) + extra
+        for rel, boxes in doc[split].items():
+            width, height = Image.open(plain[rel]["file"]).size
+            for box in boxes:
+                assert 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height
+                assert all(box_iou(box, b) < 0.3 for b in plain[rel]["boxes"].tolist())
+
+
 def test_every_box_holds_the_whole_stamp(client):
     """StaVer's round seals and the faktura page's ZAPLATENÉ stamp: through /stamps, each
     hand box is matched by a returned box with IoU ≥ 0.85 that contains it (no ring pixel

@@ -20,7 +20,9 @@ Steps:
    colour (HSV, channel shuffle, grey), blur, noise and JPEG. Roboflow's pages were stretched
    to 640 × 640; their width is squeezed back at random (``unstretch``). Optional ``ignore``
    regions (:func:`make_ignore`: probable unlabelled stamps) get no objectness loss; tried,
-   not adopted (``training/experiments.md``), so the shipped config has none.
+   not adopted (``training/experiments.md``), so the shipped config has none. Optional
+   ``added`` labels (``training/stamps_added.json``: unlabelled stamps a person confirmed on
+   contact sheets) join the train and valid boxes; not in the shipped model's run.
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
@@ -219,25 +221,41 @@ def yolox_loss(out: torch.Tensor, targets: list[torch.Tensor], grid: torch.Tenso
 
 # ----------------------------------------------------------------------------- data
 
-def pool(split: str) -> list[dict]:
+def added_labels(path: str | Path | None, split: str) -> dict[str, np.ndarray]:
+    """``{labels.jsonl file: (A, 4) float32 xyxy}``: the stamps the pool's labels miss, from
+    the ``split`` section of an added-labels document at ``path`` (relative to the repository;
+    :data:`ADDED` is the one checked by eye); ``{}`` when ``path`` is empty."""
+    if not path:
+        return {}
+    doc = json.loads((REPO_ROOT / path).read_text(encoding="utf-8"))
+    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in doc.get(split, {}).items()}
+
+
+def pool(split: str, added: str | Path | None = None) -> list[dict]:
     """Rows of the stamp pool's ``split`` (``train``|``valid``): ``file`` (absolute path),
-    ``rel`` (the path in ``labels.jsonl``), ``boxes`` ``(G, 4)`` xyxy pixels, ``source``. Empty
-    when ``../shared`` is absent."""
+    ``rel`` (the path in ``labels.jsonl``), ``boxes`` ``(G, 4)`` xyxy pixels, ``source``; with
+    ``added`` (see :func:`added_labels`) the missing stamps found by eye are appended to
+    ``boxes``. Empty when ``../shared`` is absent."""
     labels = POOL / "labels.jsonl"
     if not labels.is_file():
         return []
+    extra = added_labels(added, split)
     rows = []
     for line in labels.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["split"] == split:
+            boxes = np.array(row["boxes"], np.float32).reshape(-1, 4)
+            if row["file"] in extra:
+                boxes = np.concatenate([boxes, extra[row["file"]]])
             rows.append({"file": str(POOL.parent / row["file"]), "rel": row["file"],
-                         "source": row["source"],
-                         "boxes": np.array(row["boxes"], np.float32).reshape(-1, 4)})
+                         "source": row["source"], "boxes": boxes})
     return rows
 
 
 NO_BOXES = np.zeros((0, 4), np.float32)
 IGNORE = REPO_ROOT / "training" / "stamps_ignore.json"
+#: Stamps the pool's labels miss, checked by eye (``--set added='"training/stamps_added.json"'``).
+ADDED = REPO_ROOT / "training" / "stamps_added.json"
 
 
 def make_ignore(teacher: Path, rows: list[dict], min_score: float = 0.5,
@@ -496,7 +514,8 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
                             int(config["workers"]), int(config["synthetic_side"]))
     gen_s = time.time() - started
     log(f"{len(synthetic)} synthetic pages ready in {gen_s:.0f} s")
-    train_rows, valid_rows = pool("train"), pool("valid")
+    added = config.get("added")
+    train_rows, valid_rows = pool("train", added), pool("valid", added)
     if config.get("limit_pool"):
         train_rows = train_rows[:int(config["limit_pool"])]
         valid_rows = valid_rows[:int(config["limit_pool"])]
