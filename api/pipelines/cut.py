@@ -4,7 +4,9 @@ For every requested object the detector's box is padded by 10 % and matted with 
 ISNet's salient object is something else — it covers < 5 % of the box — GrabCut seeded with
 the box takes over); the matte is kept only inside the object's own box (so a salient neighbour
 outside it never
-leaks in) and the object's alpha is the union over its instances and classes. The output
+leaks in) and the object's alpha is the union over its instances and classes. Where the
+kept matte runs into the crop's edge inside the image (the box ended at the knees), the crop
+is grown on those sides and matted again, within ``PRISM_MAX_MATTES``. The output
 keeps the input's size and its pixels: white inside an object stays opaque.
 """
 
@@ -41,6 +43,16 @@ MERGE_OVERLAP = 0.5
 MERGE_SIZE_RATIO = 0.33
 #: GrabCut runs on the crop scaled to this longer side at most (it is iterative and slow).
 GRABCUT_SIDE = 240
+#: An object's kept matte running into its crop's edge (where that edge is not the image's)
+#: along at least this share of the side means the object goes on past the crop (legs below
+#: a box that ends at the knees): the crop is grown and matted again (:func:`grown_region`).
+GROW_TOUCH = 0.15
+#: ... by this share of the box's size on each side the matte touches.
+GROW_PAD = 0.4
+#: The regrown alpha replaces the first only when it adds at most this share of the first
+#: one's area: a limb past the box is a fraction of the object, while a matte that doubles
+#: has run into a neighbour or the ground.
+GROW_MAX_GAIN = 0.6
 
 
 def grabcut(crop: np.ndarray, box: tuple[int, int, int, int], iterations: int = 4) -> np.ndarray:
@@ -187,6 +199,30 @@ def object_alpha(soft: np.ndarray, box: tuple[int, int, int, int],
     return out
 
 
+def touched_sides(alpha: np.ndarray, region: tuple[int, int, int, int],
+                  open_sides: tuple[bool, bool, bool, bool]) -> tuple[bool, bool, bool, bool]:
+    """Which sides (left, top, right, bottom) of ``region`` (xyxy in ``alpha``'s pixels) the
+    object's matte (``alpha`` > 0.5) runs into along at least :data:`GROW_TOUCH` of their
+    length; only sides marked in ``open_sides`` (not the image border) count."""
+    x1, y1, x2, y2 = region
+    fg = alpha[y1:y2, x1:x2] > 0.5
+    if fg.size == 0:
+        return (False, False, False, False)
+    edges = (fg[:, 0], fg[0, :], fg[:, -1], fg[-1, :])
+    return tuple(bool(o and e.mean() >= GROW_TOUCH) for o, e in zip(open_sides, edges))
+
+
+def grown_region(box, sides: tuple[bool, bool, bool, bool], w: int, h: int
+                 ) -> tuple[int, int, int, int]:
+    """``box`` (xyxy pixels) padded by :data:`BOX_PAD`, and by :data:`GROW_PAD` of its size
+    on each of ``sides`` (left, top, right, bottom), clipped to the ``w × h`` image."""
+    x1, y1, x2, y2 = box
+    bw, bh = x2 - x1, y2 - y1
+    pads = [GROW_PAD if s else BOX_PAD for s in sides]
+    return (int(max(0, x1 - pads[0] * bw)), int(max(0, y1 - pads[1] * bh)),
+            int(min(w, np.ceil(x2 + pads[2] * bw))), int(min(h, np.ceil(y2 + pads[3] * bh))))
+
+
 class CutPipeline:
     """Args: ``registry`` with ``detect-yolox-nano`` and ``matte-isnet``; ``max_mattes``
     ISNet calls per request at most (``PRISM_MAX_MATTES``; past it objects share a
@@ -224,23 +260,49 @@ class CutPipeline:
         plans = plan_mattes(boxes, w, h, self.max_mattes)
         result = CutResult(alpha=np.zeros((h, w), np.float32),
                            capped=any(p.whole for p in plans))  # only the cap makes one
-        for plan in plans:
+        for k, plan in enumerate(plans):
             deadline.check()
             soft = self._matte(image, plan, timings)
             result.mattes += 1
+            later = len(plans) - k - 1  # mattes still planned: a regrown crop must leave room
             for i in plan.members:
                 # smaller detections overlapping this one are what may stand in front of it
                 others = [boxes[j] for j in range(len(boxes))
                           if j != i and _area(boxes[j]) < _area(boxes[i])]
                 self._place(result, image, soft, plan, boxes[i], scores[i], found[i],
-                            timings, others=others)
+                            timings, others=others, later=later)
         return result
 
+    def _regrow(self, result: CutResult, image, alpha, plan: MattePlan, box, region,
+                timings: Timings):
+        """When ``alpha`` (the object's alpha in ``plan``'s crop) runs into its ``region``'s
+        edge inside the image, matte the :func:`grown_region` crop again and return
+        ``(crop xyxy, alpha there)`` if it adds at most :data:`GROW_MAX_GAIN` of the area;
+        else ``None``."""
+        h, w = result.alpha.shape
+        cx1, cy1, _, _ = plan.crop
+        rx1, ry1, rx2, ry2 = region
+        open_sides = (cx1 + rx1 > 0, cy1 + ry1 > 0, cx1 + rx2 < w, cy1 + ry2 < h)
+        sides = touched_sides(alpha, region, open_sides)
+        if not any(sides):
+            return None
+        crop = grown_region(box, sides, w, h)
+        gx1, gy1, gx2, gy2 = crop
+        with timings.stage("matte"):
+            soft = self.registry.get(isnet.SPEC)(image[gy1:gy2, gx1:gx2])
+        result.mattes += 1
+        galpha = object_alpha(soft, _shift(box, crop), (0, 0, gx2 - gx1, gy2 - gy1))
+        before, after = float((alpha > 0.5).sum()), float((galpha > 0.5).sum())
+        if before < after <= (1 + GROW_MAX_GAIN) * before:
+            return crop, galpha
+        return None
+
     def _place(self, result: CutResult, image, soft, plan: MattePlan, box, score, cls,
-               timings: Timings, others) -> None:
+               timings: Timings, others, later: int = 0) -> None:
         """Add one detection's alpha (from its plan's matte ``soft``) to ``result``;
         ``others`` the smaller detections' boxes (their area does not count for
-        :data:`MIN_MATTE_SHARE`)."""
+        :data:`MIN_MATTE_SHARE`); ``later`` the mattes still planned after this one (a
+        regrown crop, :meth:`_regrow`, is matted only within ``max_mattes``)."""
         h, w = result.alpha.shape
         cx1, cy1, cx2, cy2 = plan.crop
         region = _shift(_padded(box, w, h), plan.crop)
@@ -265,10 +327,18 @@ class CutPipeline:
                               (bx1 - rx1, by1 - ry1, bx2 - rx1, by2 - ry1))
             alpha = np.zeros_like(soft)
             alpha[ry1:ry2, rx1:rx2] = cut
+        elif result.mattes + later < self.max_mattes:
+            grown = self._regrow(result, image, alpha, plan, box, region, timings)
+            if grown is not None:
+                (gx1, gy1, gx2, gy2), galpha = grown
+                target = result.alpha[gy1:gy2, gx1:gx2]
+                np.maximum(target, galpha, out=target)
         target = result.alpha[cy1:cy2, cx1:cx2]
         np.maximum(target, alpha, out=target)
         result.objects.append(Detection(COCO_CLASSES[int(cls)], float(score),
                                         [float(v) for v in box]))
+
+
 
 
 def _shift(box, crop) -> tuple[int, int, int, int]:
