@@ -115,11 +115,15 @@ class MattePlan:
     whole: bool = False
 
 
-def _padded(box, w: int, h: int, pad: float = BOX_PAD) -> tuple[int, int, int, int]:
+def _padded(box, w: int, h: int, pad: float | tuple[float, float, float, float] = BOX_PAD
+            ) -> tuple[int, int, int, int]:
+    """``box`` (xyxy pixels) padded by ``pad`` of its size (one share, or one per side: left,
+    top, right, bottom), clipped to the ``w × h`` image, as integer pixels."""
     x1, y1, x2, y2 = box
-    px, py = pad * (x2 - x1), pad * (y2 - y1)
-    return (int(max(0, x1 - px)), int(max(0, y1 - py)),
-            int(min(w, np.ceil(x2 + px))), int(min(h, np.ceil(y2 + py))))
+    left, top, right, bottom = pad if isinstance(pad, tuple) else (pad,) * 4
+    bw, bh = x2 - x1, y2 - y1
+    return (int(max(0, x1 - left * bw)), int(max(0, y1 - top * bh)),
+            int(min(w, np.ceil(x2 + right * bw))), int(min(h, np.ceil(y2 + bottom * bh))))
 
 
 def _area(b) -> float:
@@ -216,11 +220,7 @@ def grown_region(box, sides: tuple[bool, bool, bool, bool], w: int, h: int
                  ) -> tuple[int, int, int, int]:
     """``box`` (xyxy pixels) padded by :data:`BOX_PAD`, and by :data:`GROW_PAD` of its size
     on each of ``sides`` (left, top, right, bottom), clipped to the ``w × h`` image."""
-    x1, y1, x2, y2 = box
-    bw, bh = x2 - x1, y2 - y1
-    pads = [GROW_PAD if s else BOX_PAD for s in sides]
-    return (int(max(0, x1 - pads[0] * bw)), int(max(0, y1 - pads[1] * bh)),
-            int(min(w, np.ceil(x2 + pads[2] * bw))), int(min(h, np.ceil(y2 + pads[3] * bh))))
+    return _padded(box, w, h, tuple(GROW_PAD if s else BOX_PAD for s in sides))
 
 
 class CutPipeline:
