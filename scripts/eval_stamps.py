@@ -64,14 +64,25 @@ def main(argv: list[str] | None = None) -> dict:
             whole.append({"page": rel.rsplit("/", 1)[-1], "truth": box, "iou": round(iou, 3),
                           "whole": bool(best and iou >= 0.5 and box_contains(best, box, SLACK))})
     scans["stamps_whole"] = whole
+
+    predicted: dict[str, tuple] = {}  # each valid page is run once for both label sets
+
+    def predict_file(path: str, threshold: float) -> tuple:
+        if path not in predicted:
+            predicted[path] = predict(_load_rgb(path), threshold)
+        return predicted[path]
+
     def per_source(rows: list[dict]) -> dict:
         valid: dict[str, list] = {}
         for row in rows:
-            valid.setdefault(row["source"], []).append((_load_rgb(row["file"]), row["boxes"]))
-        out = {src: score_sets(predict, pages, (t,))[t] for src, pages in sorted(valid.items())}
+            valid.setdefault(row["source"], []).append((row["file"], row["boxes"]))
+        out = {src: score_sets(predict_file, pages, (t,))[t]
+               for src, pages in sorted(valid.items())}
         if valid:
-            out["all"] = score_sets(predict, [p for v in valid.values() for p in v], (t,))[t]
+            out["all"] = score_sets(predict_file, [p for v in valid.values() for p in v],
+                                    (t,))[t]
         return out
+
     free = {}
     for path in STAMP_FREE:
         if path.is_file():

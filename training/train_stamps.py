@@ -228,7 +228,12 @@ def added_labels(path: str | Path | None, split: str) -> dict[str, np.ndarray]:
     if not path:
         return {}
     doc = json.loads((REPO_ROOT / path).read_text(encoding="utf-8"))
-    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in doc.get(split, {}).items()}
+    return _box_table(doc.get(split, {}))
+
+
+def _box_table(pages: dict[str, list]) -> dict[str, np.ndarray]:
+    """``{file: [[x1, y1, x2, y2], …]}`` from JSON → ``{file: (N, 4) float32}``."""
+    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in pages.items()}
 
 
 def pool(split: str, added: str | Path | None = None) -> list[dict]:
@@ -287,8 +292,7 @@ def ignore_regions(path: str | None) -> dict[str, np.ndarray]:
     ``path`` (relative to the repository); ``{}`` when ``path`` is empty."""
     if not path:
         return {}
-    doc = json.loads((REPO_ROOT / path).read_text())
-    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in doc["pages"].items()}
+    return _box_table(json.loads((REPO_ROOT / path).read_text())["pages"])
 
 
 def _render(args: tuple[int, str, int]) -> tuple[str, list]:

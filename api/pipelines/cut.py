@@ -339,8 +339,6 @@ class CutPipeline:
                                         [float(v) for v in box]))
 
 
-
-
 def _shift(box, crop) -> tuple[int, int, int, int]:
     """xyxy ``box`` in image pixels → integer pixels of ``crop`` (clipped to it)."""
     cx1, cy1, cx2, cy2 = crop
