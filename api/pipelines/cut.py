@@ -233,8 +233,11 @@ class CutPipeline:
         self.registry = registry
         self.max_mattes = max_mattes or registry.settings.max_mattes
 
-    def _matte(self, image: np.ndarray, plan: MattePlan, timings: Timings) -> np.ndarray:
-        x1, y1, x2, y2 = plan.crop
+    def _matte(self, image: np.ndarray, crop: tuple[int, int, int, int],
+               timings: Timings) -> np.ndarray:
+        """ISNet's soft matte of ``image``'s ``crop`` (xyxy integer pixels), timed as
+        ``matte``; float32 ``(h, w)`` 0–1 of the crop's size."""
+        x1, y1, x2, y2 = crop
         with timings.stage("matte"):
             return self.registry.get(isnet.SPEC)(image[y1:y2, x1:x2])
 
@@ -262,7 +265,7 @@ class CutPipeline:
                            capped=any(p.whole for p in plans))  # only the cap makes one
         for k, plan in enumerate(plans):
             deadline.check()
-            soft = self._matte(image, plan, timings)
+            soft = self._matte(image, plan.crop, timings)
             result.mattes += 1
             later = len(plans) - k - 1  # mattes still planned: a regrown crop must leave room
             for i in plan.members:
@@ -288,8 +291,7 @@ class CutPipeline:
             return None
         crop = grown_region(box, sides, w, h)
         gx1, gy1, gx2, gy2 = crop
-        with timings.stage("matte"):
-            soft = self.registry.get(isnet.SPEC)(image[gy1:gy2, gx1:gx2])
+        soft = self._matte(image, crop, timings)
         result.mattes += 1
         galpha = object_alpha(soft, _shift(box, crop), (0, 0, gx2 - gx1, gy2 - gy1))
         before, after = float((alpha > 0.5).sum()), float((galpha > 0.5).sum())
