@@ -302,9 +302,9 @@ def test_mirrored_second_look_finds_what_the_first_pass_misses(registry):
     assert list(scores) == sorted(scores, reverse=True)
     spoon = boxes[list(found).index(ids[2])]
     assert box_iou(list(spoon), [324, 40, 428, 280]) > 0.8  # mirrored back onto the spoon
-    dog = rgb(OBJECTCUT / "test_dog.jpg")
-    assert len(detector(dog, min_score=0.25, class_ids=[16], mirror=False)[0]) == 0
-    assert len(detector(dog, min_score=0.25, class_ids=[16])[0]) == 1
+    dog, dog_id = rgb(OBJECTCUT / "test_dog.jpg"), [COCO_CLASSES.index("dog")]
+    assert len(detector(dog, min_score=0.25, class_ids=dog_id, mirror=False)[0]) == 0
+    assert len(detector(dog, min_score=0.25, class_ids=dog_id)[0]) == 1
 
 
 #: What YOLOX-Nano cannot get at the default score, so the count test leaves them out: a
