@@ -190,3 +190,15 @@ def test_korean_document_lines_stay_read(client, rel):
     page = r.json()["pages"][0]
     assert cer(page["text"], TRUTH[rel]["text"]) <= 0.02, page["text"]
     assert {line["engine"] for line in page["lines"]} <= {"ocr-ko-rec", "tesseract"}
+
+
+def test_letter_spaced_sign_words_keep_the_korean_recognisers_spacing(registry):
+    # The road sign with its alpha channel dropped (the pixels under it, as an RGB copy of
+    # the PNG has them): Tesseract reads its widely spaced 평양 as "평 양" at 0.92, above
+    # TESS_TRUSTED; the same letters, so ocr-ko-rec's unspaced reading stands.
+    from api.pipelines.ocr import OcrPipeline
+
+    page = OcrPipeline(registry)(rgb(shared("data/eval/ocr/easyocr_korean.png")))
+    korean = {line.text: line.engine for line in page.lines if line.lang == "ko"}
+    assert korean.get("평양") == "ocr-ko-rec", korean
+    assert "평 양" not in korean
