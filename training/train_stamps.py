@@ -26,11 +26,12 @@ Steps:
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
-   AdamW, warm-up then cosine. Every ``eval_every`` steps the model is scored on the
-   ``valid`` split (recall/precision at IoU 0.5, best F1 over a threshold grid); the best
-   checkpoint is kept; the shipped threshold is chosen on the exported model (step 4).
-   ``time_limit_s`` ends training early, keeping the
-   best checkpoint so far.
+   AdamW, warm-up then cosine over ``steps`` or over the time ``time_limit_s`` leaves,
+   whichever ends first (so a slower machine still ends annealed). Every ``eval_every``
+   steps the model is scored on the ``valid`` split (recall/precision at IoU 0.5, best F1
+   over a threshold grid); the best checkpoint is kept; the shipped threshold is chosen on
+   the exported model (step 4). ``time_limit_s`` ends training early, keeping the best
+   checkpoint so far.
 4. **Export** (opset 17, ``images`` ``[1, 3, S, S]`` → ``output`` ``[1, A, 6]``, sigmoids
    inside), the shipped ``min_score`` chosen on the valid split (:func:`evaluate_model`), and
    evaluation with ONNX Runtime through :class:`api.engines.stampdet.StampDetector`
@@ -546,13 +547,21 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": float(config["weight_decay"])},
                              {"params": rest, "weight_decay": 0.0}], lr=float(config["lr"]))
     steps, warm = int(config["steps"]), int(config["warmup"])
+    limit = float(config.get("time_limit_s", 1e12))
+    train_start = time.time()
+    train_limit = max(1.0, limit - (train_start - started))
+
+    def progress(s: int) -> float:
+        # The cosine runs over the steps or over the time left, whichever ends first, so a
+        # run the time limit stops on a slower machine still ends its schedule annealed.
+        return min(1.0, max(s / steps, (time.time() - train_start) / train_limit))
+
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (
-        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))))
+        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress(s)))))
     valid_pages = [(_load_rgb(r["file"]), r["boxes"]) for r in valid_rows]
     best = {"f1": -1.0}
     history = []
     step, running = 0, []
-    limit = float(config.get("time_limit_s", 1e12))
 
     def evaluate(at: int) -> None:
         net.eval()
