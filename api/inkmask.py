@@ -22,7 +22,9 @@ the box and keeps the stamp's own ink:
    into connected components; a component is the stamp's when at least
    :data:`INSIDE_SHARE` of it lies inside the detected box. The refined box is the bounds of
    those components' ink, which may grow past the detected box (the cut-off arcs) up to the
-   window, or shrink to the ink. A refined box that overlaps the detected one less than
+   window, or shrink to the ink, but not past :data:`FAINT` ink of the stamp's colour inside
+   the detected box that joins the stamp's ink (light parts of the impression stay in; the
+   mask holds the stamp's ink at the full thresholds). A refined box that overlaps the detected one less than
    :data:`MIN_AGREEMENT` (IoU) is not trusted: the detected box stands.
 
 This is classical image processing in the spirit of the colour-threshold seal removal
@@ -67,6 +69,15 @@ JOIN_DIVISOR_DARK = 80.0
 INSIDE_SHARE = 0.5
 #: A refined box overlapping the detected one less than this (IoU) is not trusted.
 MIN_AGREEMENT = 0.5
+#: Faint ink: the ink thresholds (CHROMA_MIN and the 8-unit drop for coloured ink,
+#: DARK_DELTA for dark ink) times this. Faint ink of the stamp's colour inside the detected
+#: box, joined to the stamp's ink, keeps the refined box from shrinking past it: the light
+#: half of a half-filled seal, a grey gradient, a worn frame fall below the full thresholds,
+#: and the box shrunk to the darker ink alone cut them off. On the pool's valid split (labels
+#: with the added stamps, the shipped detector at 0.3) recall / precision 0.860 / 0.875
+#: without it, 0.868 / 0.884 at 0.7; 0.5 reached 0.873 / 0.889 but took in the blue halo
+#: around a StaVer ring (IoU with its hand box 0.96 -> 0.87).
+FAINT = 0.7
 #: Fewer stamp-ink pixels than this inside the box (at analysis scale): keep the box as is.
 MIN_INK_PIXELS = 30
 
@@ -161,7 +172,20 @@ def refine(image: np.ndarray, box) -> Ink | None:
     stamp = ink & own[labels]
     if stamp.sum() < MIN_INK_PIXELS:
         return None
-    ys, xs = np.nonzero(stamp)
+    # faint ink of the stamp's colour inside the box (specks opened away), joined to it
+    if kind == "coloured":
+        faint = ((chroma >= FAINT * CHROMA_MIN) & (drop > 8 * FAINT)
+                 & (np.abs((angles - hue + 180) % 360 - 180) <= HUE_TOLERANCE))
+    else:
+        faint = (drop > FAINT * DARK_DELTA) & (chroma < DARK_SATURATION_MAX * np.maximum(drop, 1))
+    faint = cv2.morphologyEx((faint & inner).astype(np.uint8), cv2.MORPH_OPEN,
+                             np.ones((2, 2), np.uint8)).astype(bool)
+    both = cv2.dilate((faint | stamp).astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    count, labels = cv2.connectedComponents(both, connectivity=8)
+    seeded = np.bincount(labels[stamp], minlength=count) > 0
+    seeded[0] = False
+    ys, xs = np.nonzero(stamp | (faint & seeded[labels]))
     refined = np.array([xs.min() / f + wx1, ys.min() / f + wy1,
                         (xs.max() + 1) / f + wx1, (ys.max() + 1) / f + wy1], np.float32)
     refined[[0, 2]] = refined[[0, 2]].clip(0, w)

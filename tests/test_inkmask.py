@@ -48,6 +48,24 @@ def test_a_box_that_cuts_the_stamp_grows_to_the_whole_impression(pages, rel, ind
         assert box_contains(box, truth, SLACK), (start, box)
 
 
+def test_a_faded_part_of_the_ring_stays_inside_the_box(pages):
+    """The StaVer ring with its left third faded to 7 % of its contrast (a worn or lightly
+    inked side): that arc falls below the full ink thresholds, but as faint ink of the seal's
+    colour joined to the rest it keeps the box from shrinking past it (inkmask.FAINT)."""
+    rel = STAVER[0]
+    truth = TRUTH[rel][0]
+    page = pages[rel].copy()
+    x1, y1, x2, y2 = (int(v) for v in truth)
+    xm = x1 + int(0.35 * (x2 - x1))
+    paper = np.median(page[y1:y2, x1:x2].reshape(-1, 3), axis=0)
+    side = page[y1 - 10:y2 + 10, x1 - 10:xm].astype(float)
+    page[y1 - 10:y2 + 10, x1 - 10:xm] = (paper + 0.07 * (side - paper)).clip(0, 255)
+    ink = inkmask.refine(page, truth)
+    assert box_contains(ink.box.tolist(), truth, SLACK), ink.box
+    assert box_iou(ink.box.tolist(), truth) >= 0.9
+    assert ink.mask[:, :int(0.25 * ink.mask.shape[1])].mean() < 0.02  # the faded arc: not mask
+
+
 def test_coloured_and_black_stamps_are_told_apart(pages):
     assert inkmask.refine(pages[STAVER[0]], TRUTH[STAVER[0]][0]).kind == "coloured"
     zaplatene = inkmask.refine(pages[FAKTURA], TRUTH[FAKTURA][0])
