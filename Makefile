@@ -15,7 +15,8 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-nanum \
 	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 
-.PHONY: install system deps models run test test-fast lint bench load eval train-stamps train-ocr-ko \
+.PHONY: install system deps models run test test-fast lint bench load eval train-stamps \
+	train-stamps-added train-ocr-ko \
 	lock clean
 
 install: deps models
@@ -73,9 +74,17 @@ eval: install
 # Fine-tunes YOLOX-Nano (COCO) into the stamp detector from training/stamps.json on the real
 # stamp pool in ../shared/data/train/stamps plus synthetic pages (about 100 min on 2 cores;
 # DEVICE=cuda on a GPU) and rewrites models/stamps/stamp_det.onnx, its card and its
-# manifest entry.
+# manifest entry; then re-scores the fused pair (models/stamps/ensemble.json).
+# train-stamps-added trains the second member the same way with the stamps the pool's labels
+# miss (training/stamps_added.json) into stamp_det_added.onnx (about 100 min more).
 train-stamps: deps models
 	$(BIN)/python -u -m training.train_stamps $(if $(DEVICE),--device $(DEVICE))
+	$(BIN)/python -u -m training.train_stamps --evaluate-ensemble
+
+train-stamps-added: deps models
+	$(BIN)/python -u -m training.train_stamps $(if $(DEVICE),--device $(DEVICE)) \
+		--set added='"training/stamps_added.json"' name='"stamp_det_added"'
+	$(BIN)/python -u -m training.train_stamps --evaluate-ensemble
 
 # Fine-tunes PP-OCRv6 tiny into the Korean recogniser from training/ocr_ko.json (about
 # 40-80 min on 2 cores; --device cuda on a GPU) and rewrites models/ocr-ko/ (ONNX, charset,

@@ -107,11 +107,13 @@ def test_onnx_sessions_are_cpu_with_sized_threads(registry, settings):
 def test_onnx_engines_share_one_base_with_cpu_sessions(registry, settings):
     from api.engines.onnx import OnnxEngine
 
-    for name in ("ocr-ko-rec", "stamp-det", "seal-text", "layout-cdla", "detect-yolox-nano",
-                 "matte-isnet", "stamp-embed"):
-        engine = registry.get(name)
-        assert isinstance(engine, OnnxEngine), name
+    engines = [registry.get(name) for name in (
+        "ocr-ko-rec", "seal-text", "layout-cdla", "detect-yolox-nano", "matte-isnet",
+        "stamp-embed")]
+    engines += registry.get("stamp-det").members  # the fused stamp detectors
+    for engine in engines:
+        assert isinstance(engine, OnnxEngine), engine
         assert engine.session.get_providers() == ["CPUExecutionProvider"]
         assert engine.session.get_session_options().intra_op_num_threads == \
             settings.intra_op_threads
-        assert engine.input_names, name
+        assert engine.input_names, engine

@@ -606,13 +606,14 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     if "state" in best:
         net.load_state_dict(best["state"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = out_dir / "stamp_det.onnx"
+    name = config.get("name", "stamp_det")
+    onnx_path = out_dir / f"{name}.onnx"
     exported = Exported(net).to("cpu").eval()
     torch.onnx.export(exported, torch.zeros(1, 3, size, size), str(onnx_path),
                       input_names=["images"], output_names=["output"], opset_version=17,
                       dynamo=False)
     card = {
-        "model": "stamps/stamp_det.onnx",
+        "model": f"stamps/{name}.onnx",
         "architecture": "YOLOX-Nano (Megvii, COCO weights) fine-tuned to one class 'stamp'",
         "pretrained": "models/cut/yolox_nano.onnx (COCO val AP 25.8); class head from COCO "
                       f"'{yolox.COCO_CLASSES[COCO_PRIOR]}'",
@@ -623,15 +624,54 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
         "best_step": best.get("step"), "history": history,
     }
     card.update(evaluate_model(onnx_path, config, valid_rows, valid_pages, log))
-    (out_dir / "stamp_det.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     if out_dir.resolve() == OUT.resolve():
-        modelfiles.record("stamps/stamp_det.onnx")
+        modelfiles.record(f"stamps/{name}.onnx")
     return card
+
+
+def evaluate_ensemble(out_dir: Path = OUT, threads: int = 2, log=print) -> dict | None:
+    """Score the service's fused detector (:class:`api.engines.stampdet.StampEnsemble` over
+    the members :data:`api.engines.stampdet.MEMBERS` in ``out_dir``) on the valid split with
+    the added labels: its ``min_score`` is chosen as a member's is (:func:`best_threshold`
+    within :data:`F1_TOLERANCE`), then recall/precision per source and on the real scans.
+    Writes ``out_dir/ensemble.json`` and returns it; ``None`` (nothing written) while a
+    member is missing or the pool is absent."""
+    paths = [out_dir / Path(m).name for m in stampdet.MEMBERS]
+    rows = pool("valid", ADDED)
+    if not all(p.is_file() for p in paths) or not rows:
+        log("ensemble not scored: a member or the stamp pool is missing")
+        return None
+    engine = stampdet.StampEnsemble(paths, threads)
+    pages = [(_load_rgb(r["file"]), r["boxes"]) for r in rows]
+    table = score_sets(engine, pages)
+    threshold = best_threshold(table, F1_TOLERANCE)
+    by_source: dict[str, list] = {}
+    for row, page in zip(rows, pages):
+        by_source.setdefault(row["source"], []).append(page)
+    out = {"members": list(stampdet.MEMBERS), "fuse_iou": stampdet.FUSE_IOU,
+           "fuse_floor": stampdet.FUSE_FLOOR, "labels": "valid split with the added labels "
+           "(training/stamps_added.json), detector boxes, IoU >= 0.5",
+           "min_score": threshold,
+           "valid_thresholds": {str(t): {k: v[k] for k in ("recall", "precision", "f1")}
+                                for t, v in table.items()},
+           "valid": {src: score_sets(engine, p, (threshold,))[threshold]
+                     for src, p in sorted(by_source.items())}}
+    out["valid"]["all"] = score_sets(engine, pages, (threshold,))[threshold]
+    real = real_pages()
+    if real:
+        out["real_scans"] = score_sets(engine, [(im, t) for _, im, t in real],
+                                       (threshold,))[threshold]
+    (out_dir / "ensemble.json").write_text(json.dumps(out, indent=2) + "\n")
+    log(json.dumps({k: out[k] for k in ("min_score", "valid", "real_scans") if k in out}))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``[--smoke] [--device cpu|cuda] [--out DIR] [--cache DIR] [--set k=v …]
-    [--evaluate] [--make-ignore TEACHER_ONNX]``."""
+    [--evaluate] [--evaluate-ensemble] [--make-ignore TEACHER_ONNX]``. The config key
+    ``name`` (default ``stamp_det``) names the member written: ``stamp_det_added`` is the
+    second one (``make train-stamps-added``)."""
     parser = argparse.ArgumentParser(prog="python -m training.train_stamps")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -642,6 +682,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="*", default=[], help="override config keys: key=value")
     parser.add_argument("--evaluate", action="store_true",
                         help="no training: re-score the model in --out (step 4) and update its card")
+    parser.add_argument("--evaluate-ensemble", action="store_true",
+                        help="no training: score the fused members in --out, write ensemble.json")
     parser.add_argument("--make-ignore", type=Path, metavar="TEACHER_ONNX",
                         help="no training: write training/stamps_ignore.json from this "
                              "detector's confident unlabelled boxes on the train split")
@@ -657,17 +699,24 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{sum(len(v) for v in doc['pages'].values())} regions on "
               f"{len(doc['pages'])} pages written to {IGNORE}")
         return
+    if args.evaluate_ensemble:
+        evaluate_ensemble(args.out, int(config["threads"]))
+        return
+    for item in args.set:
+        key, _, value = item.partition("=")
+        config[key] = json.loads(value)
     if args.evaluate:
-        card_path = args.out / "stamp_det.json"
+        name = config.get("name", "stamp_det")
+        card_path = args.out / f"{name}.json"
         card = json.loads(card_path.read_text())
-        card.update(evaluate_model(args.out / "stamp_det.onnx", card["config"]))
+        card.update(evaluate_model(args.out / f"{name}.onnx", card["config"]))
         card_path.write_text(json.dumps(card, indent=2) + "\n")
         return
     if args.smoke:
         config.update(smoke)
-    for item in args.set:
-        key, _, value = item.partition("=")
-        config[key] = json.loads(value)
+        for item in args.set:  # --set wins over the smoke values too
+            key, _, value = item.partition("=")
+            config[key] = json.loads(value)
     if args.smoke and args.out == OUT:
         args.out = Path(tempfile.mkdtemp(prefix="prism-stamps-smoke-"))
     train(config, args.out, args.cache, args.device)
