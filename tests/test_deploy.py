@@ -62,3 +62,18 @@ def test_render_takes_unix_paths_and_tcp_addresses():
                                                 "api2:3031"])
     assert re.findall(r"^\s*server (\S+) max_fails", site, re.M) == [
         "unix:/run/prism/uwsgi.sock", "10.0.0.7:3031", "api2:3031"]
+
+
+def test_dockerfile_copies_every_weight_file_committed_here():
+    """`api.modelfiles fetch` takes "repo" weights from the build's own tree, so each must be
+    copied in before it runs (the stamp detectors and the Korean recogniser)."""
+    from api import modelfiles
+
+    docker = (REPO_ROOT / "Dockerfile").read_text()
+    fetch = docker.index("python -m api.modelfiles fetch")
+    committed = [e.source["repo"] for e in modelfiles.load_manifest().values()
+                 if "repo" in e.source]
+    assert committed
+    for path in committed:
+        at = docker.find(path)
+        assert 0 <= at < fetch, path
