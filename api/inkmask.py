@@ -24,8 +24,9 @@ the box and keeps the stamp's own ink:
    those components' ink, which may grow past the detected box (the cut-off arcs) up to the
    window, or shrink to the ink, but not past :data:`FAINT` ink of the stamp's colour inside
    the detected box that joins the stamp's ink (light parts of the impression stay in; the
-   mask holds the stamp's ink at the full thresholds). A refined box that overlaps the detected one less than
-   :data:`MIN_AGREEMENT` (IoU) is not trusted: the detected box stands.
+   mask holds the stamp's ink at the full thresholds). A refined box that overlaps the
+   detected one less than :data:`MIN_AGREEMENT` (IoU) is not trusted: the detected box
+   stands.
 
 This is classical image processing in the spirit of the colour-threshold seal removal
 PaddleOCR's users apply before OCR; the thresholds were set on the development scans

@@ -36,7 +36,11 @@ Steps:
    inside), the shipped ``min_score`` chosen on the valid split (:func:`evaluate_model`), and
    evaluation with ONNX Runtime through :class:`api.engines.stampdet.StampDetector`
    as the service runs it: the valid split per source and the hand-labelled real scans of
-   ``tests/data/stamps_truth.json``.
+   ``tests/data/stamps_truth.json``. The service fuses two such members
+   (:data:`api.engines.stampdet.MEMBERS`; the second trained with ``--set
+   added='"training/stamps_added.json"' name='"stamp_det_added"'``);
+   ``--evaluate-ensemble`` chooses the fused threshold on the valid split and writes
+   ``models/stamps/ensemble.json``.
 
 Nothing of the held-out test split is read.
 """
@@ -702,9 +706,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.evaluate_ensemble:
         evaluate_ensemble(args.out, int(config["threads"]))
         return
-    for item in args.set:
-        key, _, value = item.partition("=")
-        config[key] = json.loads(value)
+    overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
+    config.update(overrides)
     if args.evaluate:
         name = config.get("name", "stamp_det")
         card_path = args.out / f"{name}.json"
@@ -714,9 +717,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.smoke:
         config.update(smoke)
-        for item in args.set:  # --set wins over the smoke values too
-            key, _, value = item.partition("=")
-            config[key] = json.loads(value)
+        config.update(overrides)  # --set wins over the smoke values too
     if args.smoke and args.out == OUT:
         args.out = Path(tempfile.mkdtemp(prefix="prism-stamps-smoke-"))
     train(config, args.out, args.cache, args.device)

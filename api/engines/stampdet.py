@@ -1,11 +1,13 @@
 """Stamp detection: YOLOX-Nano fine-tuned on real stamped pages (one class, ``stamp``).
 
-Model: ``stamps/stamp_det.onnx``, trained by ``training/train_stamps.py`` (``make
-train-stamps``) from Megvii's COCO YOLOX-Nano weights (``cut/yolox_nano.onnx``, Apache-2.0;
-Ge et al., "YOLOX: Exceeding YOLO Series in 2021") on the real train split of the stamp
-pool (``../shared/data/train/stamps``) plus synthetic pages from ``training/synth/``. Its
-card (config, seed, valid-split and real-scan recall/precision) is
-``models/stamps/stamp_det.json`` beside it.
+Models: ``stamps/stamp_det.onnx`` and ``stamps/stamp_det_added.onnx`` (the same recipe with
+the stamps the pool's labels miss), run on each page and fused (:class:`StampEnsemble`,
+figures in ``models/stamps/ensemble.json``); each trained by ``training/train_stamps.py``
+(``make train-stamps``, ``make train-stamps-added``) from Megvii's COCO YOLOX-Nano weights
+(``cut/yolox_nano.onnx``, Apache-2.0; Ge et al., "YOLOX: Exceeding YOLO Series in 2021") on
+the real train split of the stamp pool (``../shared/data/train/stamps``) plus synthetic
+pages from ``training/synth/``. Each one's card (config, seed, valid-split and real-scan
+recall/precision) is the ``.json`` of the same name beside it.
 
 Input ``images`` float32 ``[1, 3, S, S]``: the page letterboxed (longer side S, padded
 right/bottom with 114), **BGR 0–255** as the COCO weights were trained; S is read from the
