@@ -461,18 +461,30 @@ def best_threshold(table: dict[float, dict], tolerance: float = 0.0) -> float:
 
 def evaluate_model(onnx_path: Path, config: dict, valid_rows: list[dict] | None = None,
                    valid_pages: list | None = None, log=print) -> dict:
-    """Score an exported model with ONNX Runtime as the service runs it: the shipped
-    ``min_score`` is the lowest threshold of :data:`THRESHOLDS` within :data:`F1_TOLERANCE`
-    of the best F1 on the valid split (the config's ``min_score`` without one); then
-    recall/precision per valid source and on the
-    real scans at it. Returns the card's ``bytes``, ``min_score``, ``valid_thresholds``,
-    ``valid`` and ``real_scans``."""
+    """Score an exported model with ONNX Runtime as the service runs it
+    (:func:`score_detector`; the config's ``min_score`` when there is no valid split).
+    Returns the card's ``bytes``, ``min_score``, ``valid_thresholds``, ``valid`` and
+    ``real_scans``."""
     engine = stampdet.StampDetector(onnx_path, int(config["threads"]))
     if valid_rows is None:
         valid_rows = pool("valid")
         valid_pages = [(_load_rgb(r["file"]), r["boxes"]) for r in valid_rows]
     out: dict = {"bytes": onnx_path.stat().st_size}
-    threshold = float(config["min_score"])
+    out.update(score_detector(engine, valid_rows, valid_pages or [],
+                              float(config["min_score"]), log))
+    return out
+
+
+def score_detector(engine, valid_rows: list[dict], valid_pages: list, default: float,
+                   log=print) -> dict:
+    """A detector ``engine(image, min_score) -> (boxes, scores)`` on the valid split and the
+    real scans: ``min_score`` is the lowest threshold of :data:`THRESHOLDS` within
+    :data:`F1_TOLERANCE` of the best F1 on ``valid_pages`` (``default`` without any), then
+    recall/precision at it per source of ``valid_rows`` (and ``all``) and on the real scans.
+    Returns ``min_score``, ``valid_thresholds`` (with a valid split), ``valid`` and
+    ``real_scans`` (where the scans exist)."""
+    out: dict = {}
+    threshold = default
     if valid_pages:
         table = score_sets(engine, valid_pages)
         threshold = best_threshold(table, F1_TOLERANCE)
@@ -480,7 +492,7 @@ def evaluate_model(onnx_path: Path, config: dict, valid_rows: list[dict] | None 
                                    for t, v in table.items()}
     out["min_score"] = threshold
     by_source: dict[str, list] = {}
-    for row, page in zip(valid_rows, valid_pages or []):
+    for row, page in zip(valid_rows, valid_pages):
         by_source.setdefault(row["source"], []).append(page)
     out["valid"] = {src: score_sets(engine, pages, (threshold,))[threshold]
                     for src, pages in sorted(by_source.items())}
@@ -637,8 +649,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
 def evaluate_ensemble(out_dir: Path = OUT, threads: int = 2, log=print) -> dict | None:
     """Score the service's fused detector (:class:`api.engines.stampdet.StampEnsemble` over
     the members :data:`api.engines.stampdet.MEMBERS` in ``out_dir``) on the valid split with
-    the added labels: its ``min_score`` is chosen as a member's is (:func:`best_threshold`
-    within :data:`F1_TOLERANCE`), then recall/precision per source and on the real scans.
+    the added labels, as a member is scored (:func:`score_detector`).
     Writes ``out_dir/ensemble.json`` and returns it; ``None`` (nothing written) while a
     member is missing or the pool is absent."""
     paths = [out_dir / Path(m).name for m in stampdet.MEMBERS]
@@ -648,26 +659,11 @@ def evaluate_ensemble(out_dir: Path = OUT, threads: int = 2, log=print) -> dict 
         return None
     engine = stampdet.StampEnsemble(paths, threads)
     pages = [(_load_rgb(r["file"]), r["boxes"]) for r in rows]
-    table = score_sets(engine, pages)
-    threshold = best_threshold(table, F1_TOLERANCE)
-    by_source: dict[str, list] = {}
-    for row, page in zip(rows, pages):
-        by_source.setdefault(row["source"], []).append(page)
     out = {"members": list(stampdet.MEMBERS), "fuse_iou": stampdet.FUSE_IOU,
            "fuse_floor": stampdet.FUSE_FLOOR, "labels": "valid split with the added labels "
-           "(training/stamps_added.json), detector boxes, IoU >= 0.5",
-           "min_score": threshold,
-           "valid_thresholds": {str(t): {k: v[k] for k in ("recall", "precision", "f1")}
-                                for t, v in table.items()},
-           "valid": {src: score_sets(engine, p, (threshold,))[threshold]
-                     for src, p in sorted(by_source.items())}}
-    out["valid"]["all"] = score_sets(engine, pages, (threshold,))[threshold]
-    real = real_pages()
-    if real:
-        out["real_scans"] = score_sets(engine, [(im, t) for _, im, t in real],
-                                       (threshold,))[threshold]
+           "(training/stamps_added.json), detector boxes, IoU >= 0.5"}
+    out.update(score_detector(engine, rows, pages, stampdet.MIN_SCORE, log))
     (out_dir / "ensemble.json").write_text(json.dumps(out, indent=2) + "\n")
-    log(json.dumps({k: out[k] for k in ("min_score", "valid", "real_scans") if k in out}))
     return out
 
 
