@@ -27,7 +27,9 @@ Steps:
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
    AdamW, warm-up then cosine over ``steps`` or over the time ``time_limit_s`` leaves,
-   whichever ends first (so a slower machine still ends annealed). Every ``eval_every``
+   whichever ends first (so a slower machine still ends annealed;
+   :func:`training.accel.warmup_cosine`); optional ``bf16`` autocast and ``compile``
+   (:mod:`training.accel`), off in the shipped config. Every ``eval_every``
    steps the model is scored on the ``valid`` split (recall/precision at IoU 0.5, best F1
    over a threshold grid); the best checkpoint is kept; the shipped threshold is chosen on
    the exported model (step 4). ``time_limit_s`` ends training early, keeping the best
@@ -51,7 +53,6 @@ import argparse
 import copy
 import hashlib
 import json
-import math
 import multiprocessing as mp
 import random
 import tempfile
@@ -67,7 +68,7 @@ from torch.nn import functional as F
 from api import modelfiles
 from api.engines import stampdet, yolox
 from api.metrics import match_boxes
-from training import onnx_torch, synth
+from training import accel, onnx_torch, synth
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "training" / "stamps.json"
@@ -564,16 +565,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
                              {"params": rest, "weight_decay": 0.0}], lr=float(config["lr"]))
     steps, warm = int(config["steps"]), int(config["warmup"])
     limit = float(config.get("time_limit_s", 1e12))
-    train_start = time.time()
-    train_limit = max(1.0, limit - (train_start - started))
-
-    def progress(s: int) -> float:
-        # The cosine runs over the steps or over the time left, whichever ends first, so a
-        # run the time limit stops on a slower machine still ends its schedule annealed.
-        return min(1.0, max(s / steps, (time.time() - train_start) / train_limit))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (
-        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress(s)))))
+    sched = accel.warmup_cosine(opt, steps, warm, limit - (time.time() - started), floor=0.05)
     valid_pages = [(_load_rgb(r["file"]), r["boxes"]) for r in valid_rows]
     best = {"f1": -1.0}
     history = []
@@ -590,6 +582,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             best.update(f1=table[t]["f1"], step=at, threshold=t,
                         state=copy.deepcopy(net.state_dict()))
 
+    fast = accel.compiled(net, bool(config.get("compile", False)))  # evaluation stays eager
     net.train()
     stop = False
     while not stop:
@@ -597,7 +590,9 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             x = x.to(device)
             targets = [t.to(device) for t in targets]
             ignored = [t.to(device) for t in ignored]
-            loss, parts = yolox_loss(net(x), targets, grid, stride, ignored)
+            with accel.autocast(device, bool(config.get("bf16", False))):
+                raw = fast(x)
+            loss, parts = yolox_loss(raw.float(), targets, grid, stride, ignored)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)

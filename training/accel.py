@@ -1,0 +1,64 @@
+"""Training speed-ups and the learning-rate schedule shared by Prism's trainers.
+
+- :func:`compiled`: ``torch.compile`` (TorchInductor) with static shapes. The ``onnx2torch``
+  graphs Prism fine-tunes do not trace with symbolic shapes (a width-dependent ``Slice``
+  fails in sympy), so each input shape compiles once (about 50 s on 2 cores for the Korean
+  recogniser's forward and backward) and callers keep the set of shapes small.
+- :func:`autocast`: bfloat16 mixed precision (weights and optimiser state stay float32;
+  losses are computed in float32 by the caller). On CPUs with AMX or AVX-512 BF16 oneDNN runs
+  the convolutions and matrix products in bf16.
+
+Measured on 2 cores of this project's CI machine (Xeon with AMX), one training step of the
+Korean recogniser, 64 crops at width 200: eager float32 0.80 s, eager bf16 0.59 s, compiled
+bf16 0.22 s (a whole step with data generation: 0.46 s against 1.0–1.15 s); the stamp
+detector's forward and backward, 16 pages at 512 px: 2.07 s, 1.35 s and 1.11 s (graph breaks
+at ``onnx2torch``'s ``Slice``). Both are switches in the trainers' configs (``bf16``,
+``compile``), off unless set, the same recipe on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import torch
+from torch import nn
+
+
+def compiled(module: nn.Module, enabled: bool, shapes: int = 32) -> nn.Module:
+    """``module`` compiled by ``torch.compile`` with static shapes when ``enabled`` (else
+    ``module`` itself). ``shapes``: how many input shapes may each get their own compiled
+    graph before dynamo falls back to eager. The result shares ``module``'s parameters."""
+    if not enabled:
+        return module
+    import torch._dynamo
+
+    torch._dynamo.config.automatic_dynamic_shapes = False
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, shapes)
+    return torch.compile(module, dynamic=False)
+
+
+def autocast(device: str, enabled: bool):
+    """A bfloat16 ``torch.autocast`` context on ``device`` (``cpu`` or ``cuda[:n]``), or a
+    no-op context when not ``enabled``."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
+
+
+def warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup: int, time_limit_s: float,
+                  floor: float = 0.0) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup`` steps, then a cosine from the base learning rate down to
+    ``floor`` × base over ``steps`` steps or over ``time_limit_s`` seconds from now, whichever
+    ends first — so a run that a slower machine stops at its time limit still ends annealed.
+    Call ``step()`` once per optimiser step."""
+    start = time.time()
+    limit = max(1.0, float(time_limit_s))
+
+    def factor(s: int) -> float:
+        progress = min(1.0, max(s / steps, (time.time() - start) / limit))
+        return min(1.0, (s + 1) / warmup) * (
+            floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
