@@ -19,8 +19,8 @@ Steps:
    group by file-name hash) is never trained on.
 3. **Training.** AdamW, linear warm-up then cosine decay over ``steps`` or ``time_limit_s``,
    whichever ends first (:func:`training.accel.warmup_cosine`), ``torch.nn.CTCLoss``
-   (blank 0), batches of similar width (``width_buckets``, padded to a multiple of
-   optional ``width_quantum``), optional bf16 autocast and ``torch.compile`` (``bf16`` /
+   (blank 0), batches of similar width (``width_buckets``; optionally padded to a multiple
+   of ``width_quantum`` px), optional bf16 autocast and ``torch.compile`` (``bf16`` /
    ``compile``, :mod:`training.accel`: 0.46 s a step on 2 cores against 1.0–1.15 s eager
    float32; off in the shipped config, whose model was trained without them — a run with
    them is in ``training/experiments.md``); two-row pool crops (plates) are trained
