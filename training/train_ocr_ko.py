@@ -21,9 +21,9 @@ Steps:
    whichever ends first (:func:`training.accel.warmup_cosine`), ``torch.nn.CTCLoss``
    (blank 0), batches of similar width (``width_buckets``; optionally padded to a multiple
    of ``width_quantum`` px), optional bf16 autocast and ``torch.compile`` (``bf16`` /
-   ``compile``, :mod:`training.accel`: 0.46 s a step on 2 cores against 1.0–1.15 s eager
-   float32; off in the shipped config, whose model was trained without them — a run with
-   them is in ``training/experiments.md``); two-row pool crops (plates) are trained
+   ``compile``, :mod:`training.accel`, which gives the speed measured; off in the shipped
+   config, whose model was trained without them — a run with them is in
+   ``training/experiments.md``); two-row pool crops (plates) are trained
    stitched into one line (:func:`api.engines.korec.as_line`). The checkpoint with the best
    sum of pool plates-and-lines and synthetic word accuracy is kept; ``time_limit_s`` ends
    training early (with an evaluation) if the machine is slower than planned.
@@ -275,13 +275,13 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     synth = synthetic_val(cfg["synthetic_val"], cfg["seed"])
     read = _torch_reader(model, device, chars)  # evaluation: eager float32, same weights
-    fast = accel.compiled(model, cfg.get("compile", False))
+    fast = accel.compiled(model, accel.wanted(cfg, "compile"))
     best, best_key, history = None, (-1.0, 0), []
     start = time.time()
     sched = accel.warmup_cosine(opt, total, cfg["warmup"], cfg["time_limit_s"])
     model.train()
     for step, (x, targets, lengths) in enumerate(batches, start=1):
-        with accel.autocast(device, cfg.get("bf16", False)):
+        with accel.autocast(device, accel.wanted(cfg, "bf16")):
             raw = fast(x.to(device))
         logits = raw.float().log_softmax(-1).transpose(0, 1)  # [T, B, C]
         t = torch.full((x.shape[0],), logits.shape[0], dtype=torch.long)

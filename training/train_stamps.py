@@ -582,7 +582,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             best.update(f1=table[t]["f1"], step=at, threshold=t,
                         state=copy.deepcopy(net.state_dict()))
 
-    fast = accel.compiled(net, bool(config.get("compile", False)))  # evaluation stays eager
+    fast = accel.compiled(net, accel.wanted(config, "compile"))  # evaluation stays eager
     net.train()
     stop = False
     while not stop:
@@ -590,7 +590,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             x = x.to(device)
             targets = [t.to(device) for t in targets]
             ignored = [t.to(device) for t in ignored]
-            with accel.autocast(device, bool(config.get("bf16", False))):
+            with accel.autocast(device, accel.wanted(config, "bf16")):
                 raw = fast(x)
             loss, parts = yolox_loss(raw.float(), targets, grid, stride, ignored)
             opt.zero_grad()
