@@ -48,10 +48,25 @@ def test_switched_off_the_helpers_change_nothing():
         assert net(torch.ones(1, 3)).dtype == torch.float32
 
 
-def test_a_compiled_bf16_step_gives_the_eager_float32_gradients():
+def test_bf16_falls_back_to_float32_where_the_cpu_has_no_bf16(monkeypatch):
+    """Emulated bf16 is many times slower than float32 (an AVX2-only CPU), so there the
+    switch runs float32 and says so; where the CPU has it, autocast is bf16."""
+    net = nn.Linear(3, 2)
+    monkeypatch.setattr(accel, "native_bf16", lambda device_type: False)
+    with pytest.warns(RuntimeWarning, match="float32"), accel.autocast("cpu", True):
+        assert net(torch.ones(1, 3)).dtype == torch.float32
+    monkeypatch.setattr(accel, "native_bf16", lambda device_type: True)
+    with accel.autocast("cpu", True):
+        assert net(torch.ones(1, 3)).dtype == torch.bfloat16
+    assert accel.native_bf16("cuda") is True
+
+
+def test_a_compiled_bf16_step_gives_the_eager_float32_gradients(monkeypatch):
     """The compiled module shares the eager one's parameters, and its gradients under bf16
     autocast are the float32 ones to within bf16 rounding (8-bit mantissa; batch norm
-    amplifies it to a few per cent)."""
+    amplifies it to a few per cent). bf16 is forced on, so a CPU without native bf16 runs
+    the same (emulated, slower) arithmetic."""
+    monkeypatch.setattr(accel, "native_bf16", lambda device_type: True)
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
