@@ -134,12 +134,12 @@ def test_stamp2vec_full_doc_stamp_is_found_first(client):
 
 def test_stamp2vec_full_doc_has_exactly_one_stamp(client):
     """Stamp2vec's own test expects one stamp; the signature beside it is not boxed, with or
-    without the seal text check (which runs when asked: ``verify_text=true``)."""
+    without the seal text check (on by default; ``verify_text=false`` turns it off)."""
     body = client.post("/stamps", files=_file(FULL_DOC)).json()
-    assert len(body["stamps"]) == 1 and "verify" not in body["timings_ms"]
+    assert len(body["stamps"]) == 1 and "verify" in body["timings_ms"]
     assert "refine" in body["timings_ms"]
-    checked = client.post("/stamps", files=_file(FULL_DOC), data={"verify_text": "true"}).json()
-    assert len(checked["stamps"]) == 1 and "verify" in checked["timings_ms"]
+    plain = client.post("/stamps", files=_file(FULL_DOC), data={"verify_text": "false"}).json()
+    assert len(plain["stamps"]) == 1 and "verify" not in plain["timings_ms"]
 
 
 def test_refine_false_returns_the_detectors_boxes(client, pipeline, pages):
@@ -385,8 +385,32 @@ def test_text_check_stops_at_the_deadline(pipeline, pages):
     image = pages[FULL_DOC]
     boxes, _ = pipeline.detect(image, 0.05)
     assert len(boxes) >= 2
-    assert pipeline.verify(image, boxes[:1], Deadline(30)).shape == (1,)
+    assert pipeline.verify(image, boxes[:1], deadline=Deadline(30)).shape == (1,)
     expired = Deadline(0.001)
     time.sleep(0.01)
     with pytest.raises(GatewayTimeout):
-        pipeline.verify(image, boxes, expired)
+        pipeline.verify(image, boxes, deadline=expired)
+
+
+def test_confident_boxes_skip_the_text_check_and_doubtful_ones_are_checked(pipeline, pages,
+                                                                          monkeypatch):
+    """Boxes scoring at least VERIFY_BELOW are kept without running the seal text detector
+    (not even loading it); lower ones go through it. On Stamp2vec's page the stamp scores
+    above the gate and the detector's low boxes (a signature, print) below it."""
+    from api.pipelines import stamps as stamps_pipeline
+
+    image = pages[FULL_DOC]
+    boxes, scores = pipeline.detect(image, 0.05)
+    confident = scores >= stamps_pipeline.VERIFY_BELOW
+    assert confident.any() and not confident.all()
+    calls = []
+    real_get = pipeline.registry.get
+    monkeypatch.setattr(pipeline.registry, "get",
+                        lambda spec: (calls.append(spec.name), real_get(spec))[1])
+    assert pipeline.verify(image, boxes[confident], scores[confident]).all()
+    assert calls == []  # nothing checked: the seal text model is not even fetched
+    keep = pipeline.verify(image, boxes, scores)
+    assert calls == ["seal-text"]
+    assert keep[confident].all()
+    unchecked = pipeline.verify(image, boxes[~confident])  # scores None: every box checked
+    assert np.array_equal(keep[~confident], unchecked)

@@ -102,16 +102,19 @@ def test_stamps_tab_numbers_boxes_and_shows_similarity(page, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "ui_stamps.png"), full_page=True)
 
 
-def test_stamps_text_check_box_turns_the_check_on(page):
-    """Off by default; checked, the request carries verify_text=true. Stamp2vec's page has
-    one stamp either way."""
+def test_stamps_text_check_box_turns_the_check_off(page):
+    """On by default, as the spec says; unchecked, the request carries verify_text=false.
+    Stamp2vec's page has one stamp either way."""
     doc = SHARED / "data/seeds/stamp2vec/tests/test_data/test_full_doc.jpeg"
-    run(page, "stamps", doc)
-    assert page.locator("#overlay rect").count() == 1
-    page.check("fieldset[data-for=stamps] input[name=verify_text]")
+    box = "fieldset[data-for=stamps] input[name=verify_text]"
     with page.expect_response(lambda r: r.url.endswith("/stamps")) as answer:
         run(page, "stamps", doc)
-    assert "verify" in answer.value.json()["timings_ms"]  # the text check ran
+    assert page.is_checked(box) and "verify" in answer.value.json()["timings_ms"]
+    assert page.locator("#overlay rect").count() == 1
+    page.uncheck(box)
+    with page.expect_response(lambda r: r.url.endswith("/stamps")) as answer:
+        run(page, "stamps", doc)
+    assert "verify" not in answer.value.json()["timings_ms"]  # the text check did not run
     assert page.locator("#overlay rect").count() == 1
 
 

@@ -17,7 +17,8 @@ from .ocr import DPI, PAGES
 
 _MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is a stamp "
                                              "(the detector card's threshold)")
-_VERIFY = dict(help="keep only boxes the seal text detector finds text in")
+_VERIFY = dict(help=f"check boxes scoring below {pipeline.VERIFY_BELOW} with the seal text "
+                    "detector and keep those with text")
 
 
 @dataclass(frozen=True)
