@@ -2,7 +2,8 @@
 
 Stages (timed): ``detect`` (letterbox → :mod:`api.engines.stampdet` → YOLOX decode + NMS),
 ``refine`` (each box → :func:`api.inkmask.refine`: the stamp's whole impression and its ink
-mask), ``verify`` (each box's crop → :mod:`api.engines.sealtext`; boxes without text are dropped),
+mask), ``verify`` (each box scoring below :data:`VERIFY_BELOW` → :mod:`api.engines.sealtext`;
+those without text are dropped),
 ``embed`` (crops → :mod:`api.engines.stampembed`, 1280-d unit vectors) and ``compare``
 (dot products). No Flask here.
 """
