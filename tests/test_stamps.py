@@ -86,6 +86,26 @@ def test_valid_split_of_the_real_pool_matches_the_card(pipeline):
         assert found == card["valid"][source], source
 
 
+def test_touching_stamps_of_one_ink_stay_two_stamps(pipeline):
+    """A valid-split page of the real pool with two blue stamps whose rings touch: their
+    refined boxes merge into one blob, but the detector saw two apart, so both are returned
+    (each at IoU ≥ 0.5 with its label); the first keeps its ink, the second its detector box."""
+    from training.train_stamps import _load_rgb, pool
+
+    row = next(r for r in pool("valid") if "/2625_png_jpg" in r["rel"])
+    image = _load_rgb(row["file"])
+    boxes, scores, inks = pipeline.find(image, stampdet.MIN_SCORE, verify=False)
+    labels = [b for b in row["boxes"].tolist() if b[0] > image.shape[1] / 2]
+    assert len(labels) == 2
+    for label in labels:
+        assert max(box_iou(b, label) for b in boxes.tolist()) >= 0.5, (label, boxes)
+    detected, _ = pipeline.detect(image, stampdet.MIN_SCORE)
+    right = [d for d in detected if d[0] > image.shape[1] / 2]
+    assert len(right) == 2 and box_iou(right[0].tolist(), right[1].tolist()) < 0.2
+    refined = [pipeline.refine(image, d[None], np.ones(1))[0][0] for d in right]
+    assert box_iou(refined[0].tolist(), refined[1].tolist()) > stampdet.NMS_IOU  # one blob
+
+
 def test_added_labels_join_the_pool_inside_their_pages():
     """The stamps the pool's labels miss, confirmed by eye (training/stamps_added.json), are
     appended to their pages' boxes on request only, each one inside its page and not a copy

@@ -18,7 +18,7 @@ from .. import inkmask
 from ..engines import sealtext, stampdet, stampembed
 from ..inputs import Page
 from ..registry import Registry
-from ..vision import crop_box, nms
+from ..vision import box_iou, crop_box
 from .base import Deadline, Timings, tracking
 
 #: Cosine similarity above which two crops are reported as the same stamp (``match``).
@@ -37,6 +37,11 @@ VERIFY_BELOW = 0.6
 #: Margin around a box, as a fraction of its longer side, for the text check: ring text
 #: runs to the box edge.
 VERIFY_MARGIN = 0.1
+#: Detections whose detector boxes overlap less than this (IoU) are two stamps even when
+#: their refined boxes merge (touching stamps of one ink, whose rings join into one blob):
+#: the weaker keeps its detector box. On the pool's valid split (with the added labels,
+#: service defaults) recall 0.868 → 0.873 at the same precision (0.910); real scans unchanged.
+SEPARATE_IOU = 0.2
 
 
 @dataclass
@@ -130,8 +135,10 @@ class StampsPipeline:
                ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
         """Each detected box → the stamp's whole impression (:func:`api.inkmask.refine`);
         a box too faint to tell stays as detected, with ink ``None``. Refined boxes that now
-        cover the same stamp are merged by NMS. Returns boxes ``(M, 4)``, scores ``(M,)``
-        and inks, best first."""
+        cover the same stamp are merged by greedy NMS (IoU above ``stampdet.NMS_IOU``),
+        unless their detector boxes were apart (IoU below :data:`SEPARATE_IOU`): then the
+        weaker is a second stamp whose ink touches the first, and it keeps its detector box
+        (ink ``None``). Returns boxes ``(M, 4)``, scores ``(M,)`` and inks, best first."""
         _, deadline = tracking(None, deadline)
         inks: list[inkmask.Ink | None] = []
         refined = boxes.copy()
@@ -141,8 +148,18 @@ class StampsPipeline:
             inks.append(ink)
             if ink is not None:
                 refined[i] = ink.box
-        keep = nms(refined.astype(np.float32), scores.astype(np.float32), stampdet.NMS_IOU)
-        return refined[keep], scores[keep], [inks[i] for i in keep]
+        kept: list[int] = []
+        for i in np.argsort(-scores, kind="stable").tolist():
+            clash = [j for j in kept if box_iou(refined[i].tolist(), refined[j].tolist())
+                     > stampdet.NMS_IOU]
+            if clash and all(box_iou(boxes[i].tolist(), boxes[j].tolist()) < SEPARATE_IOU
+                             for j in clash):
+                refined[i], inks[i] = boxes[i], None
+                clash = [j for j in kept if box_iou(refined[i].tolist(), refined[j].tolist())
+                         > stampdet.NMS_IOU]
+            if not clash:
+                kept.append(i)
+        return refined[kept], scores[kept], [inks[i] for i in kept]
 
     def find(self, image: np.ndarray, min_score: float, verify: bool = VERIFY_TEXT,
              refine: bool = True, timings: Timings | None = None,
