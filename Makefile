@@ -17,7 +17,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 
 .PHONY: install system deps models run test test-fast lint bench load eval train-stamps \
-	train-stamps-added train-ocr-ko \
+	train-stamps-added train-ocr-ko train-ocr-ko-fonts \
 	lock clean
 
 install: deps models
@@ -89,9 +89,19 @@ train-stamps-added: deps models
 
 # Fine-tunes PP-OCRv6 tiny into the Korean recogniser from training/ocr_ko.json (about
 # 40-80 min on 2 cores; --device cuda on a GPU) and rewrites models/ocr-ko/ (ONNX, charset,
-# card) and their manifest entries.
+# card) and their manifest entries; then re-scores the fused pair (models/ocr-ko/ensemble.json).
 train-ocr-ko: deps models
 	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE))
+	$(BIN)/python -u -m training.train_ocr_ko --evaluate-ensemble
+
+# The second Korean member (models/ocr-ko/ocr_ko_rec_fonts.onnx): the same recipe with the 30
+# Google Fonts of training/fonts.json, bf16 autocast and torch.compile (85 min on 2 cores of
+# a CPU with AVX-512 BF16; without bf16 the time limit ends it at fewer steps).
+train-ocr-ko-fonts: deps models
+	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE)) \
+		--set name='"ocr_ko_rec_fonts"' fonts='"training/fonts.json"' steps=16000 \
+		eval_every=2000 time_limit_s=5100 width_quantum=40 bf16=true compile=true
+	$(BIN)/python -u -m training.train_ocr_ko --evaluate-ensemble
 
 lock:
 	$(BIN)/pip install -q uv

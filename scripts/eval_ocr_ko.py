@@ -1,4 +1,5 @@
-"""Measure the committed Korean recogniser (``ocr-ko-rec``) as ``make train-ocr-ko`` did.
+"""Measure the committed Korean recogniser (``ocr-ko-rec``: both members, fused) as ``make
+train-ocr-ko`` scores one member.
 
 Usage: python scripts/eval_ocr_ko.py [--synthetic 1000]
 Prints word accuracy and CER (spaces removed) on the fixed validation split of
@@ -28,7 +29,8 @@ def main() -> int:
     args = parser.parse_args()
     cfg = json.loads(train_ocr_ko.CONFIG.read_text())
     folder = REPO_ROOT / "models" / "ocr-ko"
-    engine = korec.KoreanRecognizer(folder / "ocr_ko_rec.onnx", folder / "charset.txt", 1)
+    engine = korec.KoreanRecognizer([folder.parent / m for m in korec.MEMBERS],
+                                    folder / "charset.txt", 1)
     rows = train_ocr_ko.pool("valid", cfg["valid_percent"])
     synth = train_ocr_ko.synthetic_val(args.synthetic, cfg["seed"])
     scores = train_ocr_ko.evaluate(engine.recognize, rows, synth)

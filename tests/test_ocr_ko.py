@@ -135,17 +135,91 @@ def test_only_sparse_confident_lines_are_checked_for_skipped_hangul(client):
         assert len("".join(line["text"].split())) >= SKIP_CHECK_DENSITY * (x2 - x1) / (y2 - y1)
 
 
-def test_committed_model_is_verified_and_matches_its_card(registry):
-    card = json.loads((MODEL_DIR / "ocr_ko_rec.json").read_text())
-    assert (MODEL_DIR / "ocr_ko_rec.onnx").stat().st_size == card["bytes"] <= 20 * 2 ** 20
+#: The fused members: name → the config keys their run set over training/ocr_ko.json
+#: (``make train-ocr-ko``, ``make train-ocr-ko-fonts``).
+MEMBERS = {"ocr_ko_rec": {},
+           "ocr_ko_rec_fonts": {"name": "ocr_ko_rec_fonts", "fonts": "training/fonts.json",
+                                "steps": 16000, "eval_every": 2000, "time_limit_s": 5100,
+                                "width_quantum": 40, "bf16": True, "compile": True}}
+
+
+@pytest.mark.parametrize("name", MEMBERS)
+def test_committed_members_are_verified_and_match_their_cards(registry, name):
+    card = json.loads((MODEL_DIR / f"{name}.json").read_text())
+    assert f"ocr-ko/{name}.onnx" in korec.MEMBERS and card["model"] == f"ocr-ko/{name}.onnx"
+    assert (MODEL_DIR / f"{name}.onnx").stat().st_size == card["bytes"] <= 20 * 2 ** 20
     assert card["config"] == {k: v for k, v in json.loads(
-        (REPO_ROOT / "training/ocr_ko.json").read_text()).items() if k != "smoke"}
+        (REPO_ROOT / "training/ocr_ko.json").read_text()).items() if k != "smoke"} | MEMBERS[name]
     assert card["charset"]["classes"] == len(korec.charset()) + 1
     status = registry.status("ocr-ko-rec")
-    assert {f["path"] for f in status["files"]} == {"ocr-ko/ocr_ko_rec.onnx",
-                                                    "ocr-ko/charset.txt"}
+    assert {f["path"] for f in status["files"]} == {*korec.MEMBERS, "ocr-ko/charset.txt"}
     engine = registry.get("ocr-ko-rec")  # loading checks every sha256 against the manifest
-    assert isinstance(engine, korec.KoreanRecognizer)
+    assert isinstance(engine, korec.KoreanRecognizer) and len(engine.members) == len(MEMBERS)
+
+
+def test_ctc_log_likelihood_is_torchs_ctc_loss_negated():
+    import torch
+
+    for frames, labels in ((10, [1, 1, 3]), (20, []), (30, [2, 5, 5, 1, 6, 2]), (1, [4])):
+        log_probs = torch.randn(frames, 1, 7, generator=torch.Generator().manual_seed(frames))
+        log_probs = log_probs.log_softmax(-1)
+        loss = torch.nn.functional.ctc_loss(
+            log_probs, torch.tensor([labels], dtype=torch.long), torch.tensor([frames]),
+            torch.tensor([len(labels)]), reduction="sum")
+        ours = korec.ctc_log_likelihood(log_probs[:, 0].numpy().astype(np.float64), labels)
+        assert ours == pytest.approx(-loss.item(), rel=1e-5)
+    assert korec.ctc_log_likelihood(np.log(np.full((3, 4), 0.25)), [1, 1, 1]) == -np.inf
+
+
+def _peaks(steps: list[int], classes: int = 4, peak: float = 0.9) -> np.ndarray:
+    """Probabilities ``(1, T, classes)``: ``peak`` on class ``steps[t]`` at frame ``t``, the
+    rest shared evenly."""
+    probs = np.full((1, len(steps), classes), (1 - peak) / (classes - 1), np.float32)
+    for t, k in enumerate(steps):
+        probs[0, t, k] = peak
+    return probs
+
+
+def test_the_members_readings_are_rescored_by_both_members():
+    """rescore: where the members read differently, the reading both find likelier wins,
+    whichever member read it; a unanimous reading stands as read."""
+    chars = ("a", "b", "c")
+    sure_ab = _peaks([0, 1, 0, 2, 0])  # "ab", 0.9 a frame
+    # "ac" greedily (c 0.5 at frame 3) but b close behind there (0.46): a doubtful reading
+    unsure_ac = _peaks([0, 1, 0, 3, 0], peak=0.94)
+    unsure_ac[0, 3] = [0.02, 0.02, 0.46, 0.50]
+    readings = [korec.ctc_decode(p, chars) for p in (sure_ab, unsure_ac)]
+    assert [r[0][0] for r in readings] == ["ab", "ac"]
+    for order in ((0, 1), (1, 0)):
+        probs = [(sure_ab, unsure_ac)[i] for i in order]
+        fused = korec.rescore(probs, [readings[i] for i in order], chars)
+        assert fused[0][0] == "ab" and fused[0][1] == pytest.approx(readings[0][0][1])
+    same = korec.rescore([sure_ab, sure_ab], [readings[0], readings[0]], chars)
+    assert same == readings[0]
+
+
+def test_the_service_recogniser_runs_both_members(registry):
+    engine = registry.get("ocr-ko-rec")
+    crops = [rgb(shared(rel)) for rel in SCENE + DOCUMENT_LINES]
+    batch = korec.preprocess(crops)
+    first, second = engine.infer(batch)
+    assert first.shape == second.shape == (len(crops), batch.shape[3] // 8, len(engine.chars) + 1)
+    assert np.abs(first - second).max() > 0.1  # two different models
+    texts = [t for t, _ in engine.recognize(crops)]
+    assert [cer(t, TRUTH[rel]["text"]) for t, rel in zip(texts, SCENE)] == [0.0, 0.0]
+
+
+def test_the_fused_card_is_the_committed_members_measured_together():
+    """models/ocr-ko/ensemble.json (python -m training.train_ocr_ko --evaluate-ensemble)
+    names the members the service loads and scores them together and alone on the pool's
+    valid split and the held-out-font synthetic set."""
+    card = json.loads((MODEL_DIR / "ensemble.json").read_text())
+    assert card["members"] == list(korec.MEMBERS)
+    assert set(card["alone"]) == set(korec.MEMBERS)
+    assert card["synthetic_val"]["crops"] == 1000 and card["pool_valid"]["crops"] == 453
+    # measured: see docs/jobs/ocr.md; the fused reading is at least each member's alone
+    for member in card["alone"].values():
+        assert card["synthetic_val"]["word_accuracy"] >= member["synthetic_val"]["word_accuracy"]
 
 
 def test_smoke_training_exports_a_loadable_model(tmp_path):

@@ -108,9 +108,9 @@ def test_onnx_engines_share_one_base_with_cpu_sessions(registry, settings):
     from api.engines.onnx import OnnxEngine
 
     engines = [registry.get(name) for name in (
-        "ocr-ko-rec", "seal-text", "layout-cdla", "detect-yolox-nano", "matte-isnet",
-        "stamp-embed")]
+        "seal-text", "layout-cdla", "detect-yolox-nano", "matte-isnet", "stamp-embed")]
     engines += registry.get("stamp-det").members  # the fused stamp detectors
+    engines += registry.get("ocr-ko-rec").members  # the fused Korean recognisers
     for engine in engines:
         assert isinstance(engine, OnnxEngine), engine
         assert engine.session.get_providers() == ["CPUExecutionProvider"]

@@ -346,17 +346,53 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     return card
 
 
+def evaluate_ensemble(out: Path = OUT, threads: int = 2) -> dict | None:
+    """Score the service's recogniser (:class:`api.engines.korec.KoreanRecognizer` over the
+    members :data:`api.engines.korec.MEMBERS` in ``out``, per-frame probabilities averaged)
+    on the sets a member is scored on (:func:`evaluate`), each member alone beside it. Writes
+    ``out/ensemble.json`` and returns it; ``None`` (nothing written) while a member is
+    missing."""
+    paths = [out / Path(m).name for m in korec.MEMBERS]
+    if not all(p.is_file() for p in paths):
+        print("ensemble not scored: a member is missing")
+        return None
+    cfg = training_config.load(CONFIG, [], smoke=False)
+    rows = pool("valid", cfg["valid_percent"])
+    synth = synthetic_val(cfg["synthetic_val"], cfg["seed"])
+    result: dict = {"members": list(korec.MEMBERS),
+                    "fusion": "mean of the members' per-frame probabilities, then greedy CTC"}
+    for path in [paths, *([p] for p in paths)]:
+        engine = korec.KoreanRecognizer(path, out / "charset.txt", threads)
+        scores = evaluate(engine.recognize, rows, synth)
+        if len(path) > 1:
+            result.update(scores)
+        else:
+            result.setdefault("alone", {})[f"ocr-ko/{path[0].name}"] = {
+                k: scores[k] for k in ("pool_valid", "pool_valid_plates_and_lines",
+                                       "synthetic_val")}
+    (out / "ensemble.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    return result
+
+
 def main() -> int:
     """Command line: ``[--smoke] [--out DIR] [--device cpu|cuda] [--config PATH]
-    [--set key=value …]``. The config key ``name`` (default ``ocr_ko_rec``) names the member
-    written: ``ocr_ko_rec_fonts`` is the second one (``make train-ocr-ko-fonts``)."""
+    [--set key=value …] [--evaluate-ensemble]``. The config key ``name`` (default
+    ``ocr_ko_rec``) names the member written: ``ocr_ko_rec_fonts`` is the second one
+    (``make train-ocr-ko-fonts``)."""
     parser = argparse.ArgumentParser(prog="python -m training.train_ocr_ko")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--set", nargs="*", default=[], help="override config keys: key=value")
+    parser.add_argument("--evaluate-ensemble", action="store_true",
+                        help="no training: score the members in --out together and alone, "
+                             "write ensemble.json")
     args = parser.parse_args()
+    if args.evaluate_ensemble:
+        result = evaluate_ensemble(args.out or OUT)
+        return 0 if result is not None else 1
     cfg = training_config.load(args.config, args.set, args.smoke)
     out = args.out or (Path(tempfile.mkdtemp(prefix="ocr-ko-")) if args.smoke else OUT)
     card = train(cfg, out, args.device)

