@@ -213,8 +213,10 @@ def test_the_fused_card_is_the_committed_members_measured_together():
     """models/ocr-ko/ensemble.json (python -m training.train_ocr_ko --evaluate-ensemble)
     names the members the service loads and scores them together and alone on the pool's
     valid split and the held-out-font synthetic set."""
+    from training.train_ocr_ko import FUSION
+
     card = json.loads((MODEL_DIR / "ensemble.json").read_text())
-    assert card["members"] == list(korec.MEMBERS)
+    assert card["members"] == list(korec.MEMBERS) and card["fusion"] == FUSION
     assert set(card["alone"]) == set(korec.MEMBERS)
     assert card["synthetic_val"]["crops"] == 1000 and card["pool_valid"]["crops"] == 453
     # measured: see docs/jobs/ocr.md; the fused reading is at least each member's alone

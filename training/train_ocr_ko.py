@@ -346,9 +346,15 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     return card
 
 
+#: How :class:`api.engines.korec.KoreanRecognizer` fuses its members, as the fused card says.
+FUSION = ("each member's greedy reading is a candidate; the candidate with the highest sum of "
+          "the members' CTC log-likelihoods wins (api.engines.korec.rescore)")
+
+
 def evaluate_ensemble(out: Path = OUT, threads: int = 2) -> dict | None:
     """Score the service's recogniser (:class:`api.engines.korec.KoreanRecognizer` over the
-    members :data:`api.engines.korec.MEMBERS` in ``out``, per-frame probabilities averaged)
+    members :data:`api.engines.korec.MEMBERS` in ``out``, readings fused by
+    :func:`api.engines.korec.rescore`)
     on the sets a member is scored on (:func:`evaluate`), each member alone beside it. Writes
     ``out/ensemble.json`` and returns it; ``None`` (nothing written) while a member is
     missing."""
@@ -360,7 +366,7 @@ def evaluate_ensemble(out: Path = OUT, threads: int = 2) -> dict | None:
     rows = pool("valid", cfg["valid_percent"])
     synth = synthetic_val(cfg["synthetic_val"], cfg["seed"])
     result: dict = {"members": list(korec.MEMBERS),
-                    "fusion": "mean of the members' per-frame probabilities, then greedy CTC"}
+                    "fusion": FUSION}
     for path in [paths, *([p] for p in paths)]:
         engine = korec.KoreanRecognizer(path, out / "charset.txt", threads)
         scores = evaluate(engine.recognize, rows, synth)
@@ -397,8 +403,8 @@ def main() -> int:
     out = args.out or (Path(tempfile.mkdtemp(prefix="ocr-ko-")) if args.smoke else OUT)
     card = train(cfg, out, args.device)
     if out.resolve() == OUT.resolve():  # the committed model: keep the manifest in step
-        for name in (f"{cfg.get('name', 'ocr_ko_rec')}.onnx", "charset.txt"):
-            modelfiles.record(f"ocr-ko/{name}")
+        for path in (card["model"], "ocr-ko/charset.txt"):
+            modelfiles.record(path)
     print(json.dumps({k: card[k] for k in ("pool_valid", "pool_valid_plates_and_lines",
                                             "synthetic_val", "train_s")}, indent=1,
                      ensure_ascii=False))

@@ -304,7 +304,7 @@ SPEC = ModelSpec(
     name="ocr-ko-rec",
     task="ocr",
     summary="Korean + Latin text-line recogniser: two PP-OCRv6 tiny models fine-tuned by Prism "
-            "on Hangul, their per-frame probabilities averaged",
+            "on Hangul, their readings fused by CTC rescoring",
     files=(*MEMBERS, CHARSET),
     licence="Apache-2.0 (PP-OCRv6 tiny weights); training data licences in the cards",
     source="Prism: training/train_ocr_ko.py (make train-ocr-ko, make train-ocr-ko-fonts) from "
