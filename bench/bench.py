@@ -440,7 +440,7 @@ def korean_table(runs: int) -> list[str]:
 
     settings = Settings.from_env()
     folder = Path(settings.models_dir)
-    ko = korec.KoreanRecognizer([folder / m for m in korec.MEMBERS], folder / korec.CHARSET, 1)
+    ko = korec.KoreanRecognizer(korec.member_paths(folder), folder / korec.CHARSET, 1)
     tess = tesseract.TesseractLineEngine(folder / "tessdata")
     truth = json.loads((REPO_ROOT / "tests/data/ocr_truth.json").read_text())
     rows = ["| crop | size | ocr-ko-rec ms | CER | Tesseract ms | CER |", "|---|---|---:|---:|---:|---:|"]

@@ -29,8 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     cfg = json.loads(train_ocr_ko.CONFIG.read_text())
     folder = REPO_ROOT / "models" / "ocr-ko"
-    engine = korec.KoreanRecognizer([folder.parent / m for m in korec.MEMBERS],
-                                    folder / "charset.txt", 1)
+    engine = korec.KoreanRecognizer(korec.member_paths(folder.parent), folder / "charset.txt", 1)
     rows = train_ocr_ko.pool("valid", cfg["valid_percent"])
     synth = train_ocr_ko.synthetic_val(args.synthetic, cfg["seed"])
     scores = train_ocr_ko.evaluate(engine.recognize, rows, synth)

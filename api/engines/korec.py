@@ -188,25 +188,27 @@ def ctc_decode(probs: np.ndarray, chars: tuple[str, ...]) -> list[tuple[str, flo
     return out
 
 
-def ctc_log_likelihood(log_probs: np.ndarray, labels: list[int]) -> float:
+def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
     """log P(``labels`` | frames) under a CTC model: the forward algorithm of Graves et al.
     (2006), summing over every alignment of the labels to the frames.
 
-    Args: ``log_probs`` float ``(T, C)`` natural-log class probabilities of one crop, class 0
-    the blank; ``labels`` class indices (1…C−1) of the text, no blanks. Returns a float ≤ 0,
-    ``-inf`` when the text cannot be aligned to ``T`` frames."""
+    Args: ``probs`` float ``(T, C)`` class probabilities of one crop (softmax outputs), class 0
+    the blank; ``labels`` class indices (1…C−1) of the text, no blanks. Only the label and
+    blank columns are read. Returns a float ≤ 0, ``-inf`` when the text cannot be aligned to
+    ``T`` frames."""
     ext = np.zeros(2 * len(labels) + 1, np.int64)  # blank, l1, blank, l2, …, blank
     ext[1::2] = labels
+    emit = np.log(probs[:, ext].astype(np.float64) + 1e-12)  # (T, states)
     alpha = np.full(len(ext), -np.inf)
-    alpha[0] = log_probs[0, 0]
+    alpha[0] = emit[0, 0]
     if len(ext) > 1:
-        alpha[1] = log_probs[0, ext[1]]
+        alpha[1] = emit[0, 1]
     skip = np.zeros(len(ext), bool)  # a state may be reached from two back: l_k after l_k-1
     skip[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
-    for t in range(1, len(log_probs)):
+    for t in range(1, len(emit)):
         step = np.logaddexp(alpha, np.concatenate(([-np.inf], alpha[:-1])))
         two = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha))[:len(ext)], -np.inf)
-        alpha = np.logaddexp(step, two) + log_probs[t, ext]
+        alpha = np.logaddexp(step, two) + emit[t]
     return float(np.logaddexp(alpha[-1], alpha[-2]) if len(ext) > 1 else alpha[-1])
 
 
@@ -230,13 +232,18 @@ def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
             text, score = member[i]
             candidates[text] = max(candidates.get(text, 0.0), score)
         if len(candidates) > 1:
-            logs = [np.log(p[i] + 1e-12) for p in probs]
             text = max(candidates, key=lambda t: sum(ctc_log_likelihood(
-                lp, [index[c] for c in t if c in index]) for lp in logs))
+                p[i], [index[c] for c in t if c in index]) for p in probs))
         else:
             text = next(iter(candidates))
         out.append((text, candidates[text]))
     return out
+
+
+def member_paths(models_dir: Path) -> list[Path]:
+    """The ONNX files of :data:`MEMBERS` under ``models_dir`` (the folder holding
+    ``ocr-ko/``), in fusion order."""
+    return [Path(models_dir) / m for m in MEMBERS]
 
 
 class KoreanRecognizer:
