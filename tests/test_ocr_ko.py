@@ -250,13 +250,71 @@ def test_a_font_without_some_letters_never_draws_them(monkeypatch):
     assert not text_lines.missing_glyphs(noto) & set(text_lines._syllables())
     used = []
     real_render = text_lines.render
-    monkeypatch.setattr(text_lines, "render", lambda rng, label, font, style: (
-        used.append((label, font)), real_render(rng, label, font, style))[1])
+    monkeypatch.setattr(text_lines, "render", lambda rng, label, font, style, *rest: (
+        used.append((label, font)), real_render(rng, label, font, style, *rest))[1])
     for seed in range(40):
         text_lines.sample(seed, [dejavu, noto])
     hangul = [font for label, font in used if any("\uac00" <= c <= "\ud7a3" for c in label)]
     assert len(hangul) > 20 and set(hangul) == {noto}
     assert dejavu in {font for _, font in used}  # Latin-only labels may still use it
+
+
+def test_arc_layout_sets_letters_along_a_curve_turned_to_its_tangent():
+    """training.text_lines._bend on a layer of five upright bars (one per letter cell): the
+    bars come out on a circular arc (the middle one highest for an arch, lowest for a sag,
+    the ends level with each other) and turned by opposite angles at the two ends."""
+    import random
+
+    import cv2
+
+    from training import text_lines
+
+    pad, adv, h = 10, 40, 60
+    alpha = np.zeros((h + 2 * pad, 5 * adv + 2 * pad), np.float32)
+    for i in range(5):
+        alpha[pad + 5:pad + h - 5, pad + i * adv + 15:pad + i * adv + 25] = 1.0
+    premult = np.repeat(alpha[..., None], 3, axis=2) * 200
+    shapes = set()
+    for seed in range(12):
+        _, bent = text_lines._bend(random.Random(seed), premult, alpha, [adv] * 5, pad)
+        n, _, stats, centres = cv2.connectedComponentsWithStats((bent > 0.5).astype(np.uint8))
+        assert n == 6  # five bars, none lost or merged
+        order = np.argsort(centres[1:, 0]) + 1
+        ys = centres[order, 1]
+        assert abs(ys[0] - ys[4]) < 2 and abs(ys[1] - ys[3]) < 2  # symmetric about the middle
+        arched = ys[0] > ys[1] > ys[2]  # image y grows downwards: ends low
+        assert arched or ys[0] < ys[1] < ys[2]
+        shapes.add(arched)
+        # the end bars lean outwards (arch) or inwards (sag): the top of bar 0 sits left of
+        # its bottom for an arch
+        mask = (bent > 0.5).astype(np.uint8)
+        x, y, w, hh = stats[order[0], :4]
+        rows = np.nonzero(mask[y:y + hh, x:x + w])
+        top = rows[1][rows[0] < hh // 4].mean()
+        bottom = rows[1][rows[0] > 3 * hh // 4].mean()
+        assert (top < bottom - 3) if arched else (top > bottom + 3)
+    assert shapes == {True, False}
+
+
+def test_arc_and_cut_draw_no_random_numbers_when_off(monkeypatch):
+    """A recipe without ``arc``/``cut`` renders exactly as before they existed (the
+    committed members' recipes): the layered renderer is never called and no random
+    number is drawn for it; with ``arc`` 1 every scene crop goes through it."""
+    from training import text_lines
+
+    fonts = text_lines.korean_fonts()["train"][:3]
+    calls = []
+    real = text_lines._render_layered
+    monkeypatch.setattr(text_lines, "_render_layered",
+                        lambda *a: (calls.append(a[3:]), real(*a))[1])
+    plain = [text_lines.sample(seed, fonts) for seed in range(12)]
+    assert not calls
+    for seed, line in enumerate(plain):
+        again = text_lines.sample(seed, fonts, 0.0, 0.0)
+        assert again.text == line.text and np.array_equal(again.image, line.image)
+    bent = [text_lines.sample(seed, fonts, 1.0, 0.0) for seed in range(12)]
+    assert len(calls) == sum(line.style == "scene" for line in bent) > 0
+    assert all(bend and not trim for bend, trim in calls)
 
 
 def test_training_fonts_come_from_npm_under_the_ofl_and_stay_out_of_the_heldout_set():

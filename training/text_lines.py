@@ -16,6 +16,11 @@ Google Fonts Korean families of ``training/fonts.json``) has two families:
   wide letter spacing (labelled without spaces, as signboards read), thin coloured lines
   across or around the text, loose margins showing surroundings.
 
+Two scene layouts are off unless a recipe asks for them (``arc``, ``cut``: the share of
+scene crops): letters set one by one along a circular arc, each turned to the arc's tangent
+(round signs, arched shop fronts), and crops whose edge runs through the letters (a
+detector's tight or shifted box).
+
 Then `albumentations <https://albumentations.ai>`_ degrades the crop: perspective, rotation
 and shear, curvature (grid/optical distortion), blur, noise, JPEG, colour and contrast shifts,
 and a random resolution of 14–64 px text height. ``python -m training.text_lines --out DIR``
@@ -25,6 +30,7 @@ writes a preview set.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -229,8 +235,17 @@ def _background(rng: random.Random, w: int, h: int, style: str) -> np.ndarray:
     return grid.astype(np.uint8)
 
 
-def render(rng: random.Random, label: str, font_path: str, style: str) -> np.ndarray:
-    """Draw ``label`` in ``font_path``; returns a uint8 RGB crop (text height ~48–64 px)."""
+def render(rng: random.Random, label: str, font_path: str, style: str, arc: float = 0.0,
+           cut: float = 0.0) -> np.ndarray:
+    """Draw ``label`` in ``font_path``; returns a uint8 RGB crop (text height ~48–64 px).
+
+    ``arc`` and ``cut`` (0–1) are the chances that a scene crop is drawn by
+    :func:`_render_layered` along an arc or cut through its letters; at 0 (the default) no
+    random number is drawn for them, so a recipe without them renders as before."""
+    bend = bool(arc) and style == "scene" and rng.random() < arc
+    trim = bool(cut) and style == "scene" and rng.random() < cut
+    if bend or trim:
+        return _render_layered(rng, label, font_path, bend, trim)
     size = rng.randint(36, 56)
     font = _font(font_path, size)
     spacing = 0 if style == "document" or rng.random() < 0.7 else rng.uniform(0.1, 0.8) * size
@@ -286,6 +301,150 @@ def render(rng: random.Random, label: str, font_path: str, style: str) -> np.nda
     return np.asarray(canvas)
 
 
+def _render_layered(rng: random.Random, label: str, font_path: str, bend: bool,
+                    trim: bool) -> np.ndarray:
+    """A scene crop drawn as an ink layer first: the letters (fill, outline or extrusion)
+    in premultiplied colour with their coverage, then, with ``bend``, each letter's cell
+    turned to the tangent of a circular arc (sweep 25–110°, arched or sagging) and set
+    along it; composited on a background of the result's size and cropped around the ink,
+    with ``trim`` by an edge through the letters (8–30 % of the ink's height off the top or
+    bottom, or part of the first or last letter). Returns uint8 RGB."""
+    size = rng.randint(36, 56)
+    font = _font(font_path, size)
+    spacing = 0 if rng.random() < 0.6 else rng.uniform(0.1, 0.6) * size
+    glyphs = list(label)
+    advances = [font.getlength(c) + (spacing if c != " " else 0) for c in glyphs]
+    ascent, descent = font.getmetrics()
+    height = ascent + descent
+    pad = size // 3 + 4
+    lw, lh = int(sum(advances)) + 2 * pad, height + 2 * pad
+    fill = _colour(rng)
+    effect = rng.choices(["none", "outline", "extrude", "shadow"], [4, 4, 2, 2])[0]
+    stroke = rng.randint(1, max(1, size // 14)) if effect == "outline" else 0
+    stroke_fill = _contrasting(rng, fill) if stroke else None
+    ink = Image.new("RGB", (lw, lh))
+    cover = Image.new("L", (lw, lh))
+    draws = (ImageDraw.Draw(ink), ImageDraw.Draw(cover))
+
+    def line(x0: float, y0: float, colour, **kw) -> None:
+        for draw, c in zip(draws, (colour, 255)):
+            x = x0
+            for g, adv in zip(glyphs, advances):
+                draw.text((x, y0), g, font=font, fill=c,
+                          **({k: (v if k != "stroke_fill" or v is None else c)
+                              for k, v in kw.items()}))
+                x += adv
+
+    if effect in ("extrude", "shadow"):
+        shade = tuple(int(v * rng.uniform(0.2, 0.6)) for v in fill) if effect == "extrude" \
+            else _contrasting(rng, fill)
+        dx, dy = rng.choice((-1, 1)) * rng.randint(1, 3), rng.randint(1, 3)
+        for k in range(rng.randint(2, max(2, size // 10)) if effect == "extrude" else 1, 0, -1):
+            line(pad + dx * k, pad + dy * k, shade)
+    if stroke:  # the outline under the fill, in its own colour
+        line(pad, pad, stroke_fill, stroke_width=stroke, stroke_fill=stroke_fill)
+    line(pad, pad, fill)
+    colour = np.asarray(ink, np.float32)
+    alpha = np.asarray(cover, np.float32) / 255.0
+    premult = colour * alpha[..., None]
+    if bend:
+        premult, alpha = _bend(rng, premult, alpha, advances, pad)
+    ys, xs = np.nonzero(alpha > 0.1)
+    if not len(ys):
+        ys, xs = np.array([0, alpha.shape[0] - 1]), np.array([0, alpha.shape[1] - 1])
+    top, bot, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ink_h = min(bot - top, size)  # a letter's height, not the arc's
+    margin = lambda lo, hi: int(rng.uniform(lo, hi) * ink_h) + 2  # noqa: E731
+    t, b, l, r = top - margin(0.05, 0.4), bot + margin(0.05, 0.4), \
+        left - margin(0.05, 0.5), right + margin(0.05, 0.5)
+    if trim:
+        side = rng.choice(("top", "bottom", "left", "right"))
+        depth = int(rng.uniform(0.08, 0.3) * ink_h)
+        if side == "top":
+            t = top + depth
+        elif side == "bottom":
+            b = bot - depth
+        elif side == "left":
+            l = left + depth
+        else:
+            r = right - depth
+    # pad the layer so the crop window lies inside it, then crop
+    grow = max(0, -t, -l, b - alpha.shape[0], r - alpha.shape[1])
+    if grow:
+        premult = np.pad(premult, ((grow, grow), (grow, grow), (0, 0)))
+        alpha = np.pad(alpha, grow)
+        t, b, l, r = t + grow, b + grow, l + grow, r + grow
+    premult, alpha = premult[t:b, l:r], alpha[t:b, l:r]
+    h, w = alpha.shape
+    bg = _background(rng, w, h, "scene").astype(np.float32)
+    if abs(_luma(bg.reshape(-1, 3).mean(0)) - _luma(fill)) < 60:  # keep the letters legible
+        bg = 255.0 - bg
+    if effect == "none" and float(bg.std()) > 30:  # a busy background: give letters an edge
+        edge = cv2.dilate(alpha, np.ones((3, 3), np.uint8), iterations=max(1, size // 20))
+        bg = bg * (1.0 - edge[..., None]) + np.array(_contrasting(rng, fill), np.float32) \
+            * edge[..., None]
+    out = premult + bg * (1.0 - alpha[..., None])
+    image = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+    if rng.random() < 0.3:  # thin coloured lines across the text, as on the straight crops
+        y = rng.randint(0, h - 1)
+        ImageDraw.Draw(image).line([(0, y), (w - 1, y + rng.randint(-h // 3, h // 3))],
+                                   fill=_colour(rng), width=rng.randint(1, 3))
+    return np.asarray(image)
+
+
+def _luma(rgb) -> float:
+    return 0.299 * float(rgb[0]) + 0.587 * float(rgb[1]) + 0.114 * float(rgb[2])
+
+
+def _bend(rng: random.Random, premult: np.ndarray, alpha: np.ndarray, advances: list[float],
+          pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the straight ink layer into one cell per letter (the first and last keep the
+    side padding) and set each, turned to the tangent, along a circular arc whose length is
+    the line's: arched (ends low, letters fanning out) or sagging. Returns the new
+    ``(premult, alpha)`` layer."""
+    total = sum(advances)
+    sweep = math.radians(rng.uniform(25, 110))
+    radius = total / sweep
+    sign = rng.choice((1, -1))  # 1: arched (circle centre below the text), -1: sagging
+    h = alpha.shape[0]
+    span = int(2 * radius * math.sin(min(sweep, math.pi) / 2) + 4 * h)
+    depth = int(radius * (1 - math.cos(sweep / 2)) + 4 * h)
+    out_c = np.zeros((depth + 2 * h, span, 3), np.float32)
+    out_a = np.zeros((depth + 2 * h, span), np.float32)
+    cx, cy = span / 2, h + (0 if sign > 0 else depth)
+    x = 0.0
+    for i, adv in enumerate(advances):
+        x0 = int(round(pad + x)) - (pad if i == 0 else 0)
+        x1 = int(round(pad + x + adv)) + (pad if i == len(advances) - 1 else 0)
+        s = x + adv / 2 - total / 2  # arc length of the cell's centre from the middle
+        x += adv
+        if x1 <= x0:
+            continue
+        theta = s / radius
+        angle = -sign * math.degrees(theta)
+        cell = np.dstack([premult[:, x0:x1], alpha[:, x0:x1]])
+        ch, cw = cell.shape[:2]
+        rot = cv2.getRotationMatrix2D((cw / 2, ch / 2), angle, 1.0)
+        cos, sin = abs(rot[0, 0]), abs(rot[0, 1])
+        nw, nh = int(ch * sin + cw * cos) + 2, int(ch * cos + cw * sin) + 2
+        rot[0, 2] += nw / 2 - cw / 2
+        rot[1, 2] += nh / 2 - ch / 2
+        turned = cv2.warpAffine(cell, rot, (nw, nh), flags=cv2.INTER_LINEAR)
+        # the cell's centre on the arc (the straight line's centre row at arc length s)
+        px = cx + radius * math.sin(theta) + (x0 + x1) / 2 - (pad + x - adv / 2)
+        py = cy + sign * radius * (1 - math.cos(theta))
+        ox, oy = int(round(px - nw / 2)), int(round(py - nh / 2))
+        ya, yb = max(0, oy), min(out_a.shape[0], oy + nh)
+        xa, xb = max(0, ox), min(out_a.shape[1], ox + nw)
+        if ya >= yb or xa >= xb:
+            continue
+        src = turned[ya - oy:yb - oy, xa - ox:xb - ox]
+        a = src[..., 3:4]
+        out_c[ya:yb, xa:xb] = src[..., :3] + out_c[ya:yb, xa:xb] * (1 - a)
+        out_a[ya:yb, xa:xb] = a[..., 0] + out_a[ya:yb, xa:xb] * (1 - a[..., 0])
+    return out_c, out_a
+
+
 @lru_cache(maxsize=2)
 def _augment(style: str):
     import albumentations as A
@@ -323,8 +482,9 @@ def degrade(rng: random.Random, image: np.ndarray, style: str) -> np.ndarray:
     return pipeline(image=image)["image"]
 
 
-def sample(seed: int, fonts: list[str]) -> Line:
-    """The synthetic line for ``seed`` drawn in one of ``fonts`` (deterministic)."""
+def sample(seed: int, fonts: list[str], arc: float = 0.0, cut: float = 0.0) -> Line:
+    """The synthetic line for ``seed`` drawn in one of ``fonts`` (deterministic); ``arc``
+    and ``cut`` as in :func:`render`."""
     rng = random.Random(seed)
     label = text(rng)
     style = "document" if rng.random() < 0.25 else "scene"
@@ -332,7 +492,7 @@ def sample(seed: int, fonts: list[str]) -> Line:
     if missing_glyphs(font) & set(label):  # another font that has every letter, if any
         covering = [f for f in fonts if not missing_glyphs(f) & set(label)]
         font = random.Random(seed).choice(covering) if covering else font
-    image = render(rng, label, font, style)
+    image = render(rng, label, font, style, arc, cut)
     image = degrade(rng, image, style)
     return Line(image=np.ascontiguousarray(image), text=" ".join(label.split()), style=style)
 
@@ -345,12 +505,16 @@ def main() -> None:
     parser.add_argument("--fonts", choices=("train", "heldout"), default="train")
     parser.add_argument("--extra", default=None,
                         help="font manifest added to the training fonts, e.g. training/fonts.json")
+    parser.add_argument("--arc", type=float, default=0.0,
+                        help="share of scene crops set along an arc (see render)")
+    parser.add_argument("--cut", type=float, default=0.0,
+                        help="share of scene crops cut through their letters (see render)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     fonts = korean_fonts(args.extra)[args.fonts]
     rows = []
     for i in range(args.count):
-        line = sample(i, fonts)
+        line = sample(i, fonts, args.arc, args.cut)
         Image.fromarray(line.image).save(args.out / f"{i:04d}.png")
         rows.append(f"{i:04d}.png\t{line.style}\t{line.text}")
     (args.out / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")

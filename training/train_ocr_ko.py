@@ -165,7 +165,8 @@ class LineSet(torch.utils.data.Dataset):
             if rng.random() < 0.5:
                 image = text_lines.degrade(rng, image, "document")
             return image, row["text"]
-        line = text_lines.sample(seed, self.fonts)
+        line = text_lines.sample(seed, self.fonts, self.cfg.get("arc", 0.0),
+                                 self.cfg.get("cut", 0.0))
         return line.image, line.text
 
 
