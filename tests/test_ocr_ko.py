@@ -373,3 +373,34 @@ def test_letter_spaced_sign_words_keep_the_korean_recognisers_spacing(registry):
     korean = {line.text: line.engine for line in page.lines if line.lang == "ko"}
     assert korean.get("평양") == "ocr-ko-rec", korean
     assert "평 양" not in korean
+
+
+def test_trained_weights_written_back_into_the_pretrained_graph_run_at_any_width(tmp_path):
+    """training.onnx_torch.write_back (how a PP-OCRv5 mobile member is exported: its traced
+    export fixes the example's width) on PP-OCRv6 tiny: the Korean classifier and every
+    weight changed in torch, written back into the original ONNX graph, which ONNX Runtime
+    then runs at widths other than any example's with torch's output."""
+    import onnxruntime as ort
+    import torch
+
+    from training import train_ocr_ko
+
+    chars = korec.charset()
+    model = train_ocr_ko.Recognizer(*train_ocr_ko.start_files(train_ocr_ko.DEFAULT_START), chars)
+    assert model.copied >= 95  # the ASCII rows kept from PP-OCR
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    model.eval()
+    path = tmp_path / "member.onnx"
+    train_ocr_ko.export(model, path, "write_back")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for width in (72, 200, 616):
+        x = torch.randn(2, 3, korec.HEIGHT, width)
+        with torch.no_grad():
+            expected = model(x).softmax(-1).numpy()
+        got = session.run(None, {"x": x.numpy()})[0]
+        assert got.shape == (2, width // 8, len(chars) + 1)
+        assert np.abs(got - expected).max() < 1e-3  # float32 sums in another order
+    assert len(model.sources) >= 80  # every trained tensor has its initialiser

