@@ -440,7 +440,7 @@ def main() -> int:
     """Command line: ``[--smoke] [--out DIR] [--device cpu|cuda] [--config PATH]
     [--set key=value …] [--evaluate-ensemble]``. The config key ``name`` (default
     ``ocr_ko_rec``) names the member written: ``ocr_ko_rec_fonts`` is the second one
-    (``make train-ocr-ko-fonts``)."""
+    (``make train-ocr-ko-fonts``), ``ocr_ko_rec_arc`` the third (``make train-ocr-ko-arc``)."""
     parser = argparse.ArgumentParser(prog="python -m training.train_ocr_ko")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path)
