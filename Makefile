@@ -89,7 +89,7 @@ train-stamps-added: deps models
 
 # Fine-tunes PP-OCRv6 tiny into the Korean recogniser from training/ocr_ko.json (about
 # 40-80 min on 2 cores; --device cuda on a GPU) and rewrites models/ocr-ko/ (ONNX, charset,
-# card) and their manifest entries; then re-scores the fused pair (models/ocr-ko/ensemble.json).
+# card) and their manifest entries; then re-scores the fused members (models/ocr-ko/ensemble.json).
 train-ocr-ko: deps models
 	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE))
 	$(BIN)/python -u -m training.train_ocr_ko --evaluate-ensemble
@@ -116,9 +116,10 @@ train-ocr-ko-arc: deps models
 # as the start, for a GPU (DEVICE=cuda): on 2 CPU cores a step takes 6-8 s, a sixth of the
 # tiny model's steps in the same time. Its trained weights are written back into the
 # pretrained ONNX graph (training/onnx_torch.py write_back), whose widths stay symbolic.
+# Not a member yet, so it writes to training/cache/ocr-ko-v5 (git-ignored), not models/.
 train-ocr-ko-v5: deps models
 	$(BIN)/python -u -m training.train_ocr_ko $(if $(DEVICE),--device $(DEVICE)) \
-		--set name='"ocr_ko_rec_v5"' pretrained='"ppocrv5_mobile"' fonts='"training/fonts.json"' \
+		--out training/cache/ocr-ko-v5 --set name='"ocr_ko_rec_v5"' pretrained='"ppocrv5_mobile"' fonts='"training/fonts.json"' \
 		steps=16000 eval_every=2000 time_limit_s=5100 width_quantum=40 bf16=true \
 		$(if $(DEVICE),loader_workers=12)
 

@@ -1,4 +1,4 @@
-"""Measure the committed Korean recogniser (``ocr-ko-rec``: both members, fused) as ``make
+"""Measure the committed Korean recogniser (``ocr-ko-rec``: its members, fused) as ``make
 train-ocr-ko`` scores one member.
 
 Usage: python scripts/eval_ocr_ko.py [--synthetic 1000]

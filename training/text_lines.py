@@ -326,13 +326,12 @@ def _render_layered(rng: random.Random, label: str, font_path: str, bend: bool,
     cover = Image.new("L", (lw, lh))
     draws = (ImageDraw.Draw(ink), ImageDraw.Draw(cover))
 
-    def line(x0: float, y0: float, colour, **kw) -> None:
-        for draw, c in zip(draws, (colour, 255)):
+    def line(x0: float, y0: float, colour, stroke_width: int = 0) -> None:
+        for draw, c in zip(draws, (colour, 255)):  # the colour layer, then the coverage
             x = x0
             for g, adv in zip(glyphs, advances):
-                draw.text((x, y0), g, font=font, fill=c,
-                          **({k: (v if k != "stroke_fill" or v is None else c)
-                              for k, v in kw.items()}))
+                draw.text((x, y0), g, font=font, fill=c, stroke_width=stroke_width,
+                          stroke_fill=c)
                 x += adv
 
     if effect in ("extrude", "shadow"):
@@ -342,7 +341,7 @@ def _render_layered(rng: random.Random, label: str, font_path: str, bend: bool,
         for k in range(rng.randint(2, max(2, size // 10)) if effect == "extrude" else 1, 0, -1):
             line(pad + dx * k, pad + dy * k, shade)
     if stroke:  # the outline under the fill, in its own colour
-        line(pad, pad, stroke_fill, stroke_width=stroke, stroke_fill=stroke_fill)
+        line(pad, pad, stroke_fill, stroke_width=stroke)
     line(pad, pad, fill)
     colour = np.asarray(ink, np.float32)
     alpha = np.asarray(cover, np.float32) / 255.0

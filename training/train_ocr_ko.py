@@ -309,8 +309,9 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     torch.set_num_threads(cfg["threads"])
     chars = korec.charset()
     index = {c: i + 1 for i, c in enumerate(chars)}
-    origin = STARTS[cfg.get("pretrained", DEFAULT_START)]
-    model = Recognizer(*start_files(cfg.get("pretrained", DEFAULT_START)), chars).to(device)
+    start = cfg.get("pretrained", DEFAULT_START)
+    origin = STARTS[start]
+    model = Recognizer(*start_files(start), chars).to(device)
     train_rows = pool("train", cfg["valid_percent"])
     valid_rows = pool("valid", cfg["valid_percent"])
     buckets = cfg["width_buckets"]
@@ -367,7 +368,6 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     name = cfg.get("name", "ocr_ko_rec")
     onnx_path = out / f"{name}.onnx"
-    model.eval()
     export(model, onnx_path, origin["export"])
     korec.write_charset(out / "charset.txt", chars)
     engine = korec.KoreanRecognizer(onnx_path, out / "charset.txt", cfg["threads"])
@@ -400,10 +400,10 @@ def train(cfg: dict, out: Path, device: str) -> dict:
 
 
 #: How :class:`api.engines.korec.KoreanRecognizer` fuses its members, as the fused card says.
-FUSION = ("the first api.engines.korec.ALWAYS members read every crop; where they disagree, "
-          "every member reads it, each member's greedy reading is a candidate and the "
-          "candidate with the highest sum of the members' CTC log-likelihoods wins "
-          "(api.engines.korec.rescore)")
+FUSION = ("the first api.engines.korec.ALWAYS members read every crop; where they read "
+          "different letters, every member reads it; each reading member's greedy reading is "
+          "a candidate and the candidate with the highest sum of those members' CTC "
+          "log-likelihoods wins (api.engines.korec.rescore)")
 
 
 def evaluate_ensemble(out: Path = OUT, threads: int = 2) -> dict | None:
