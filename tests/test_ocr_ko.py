@@ -173,6 +173,30 @@ def test_ctc_log_likelihood_is_torchs_ctc_loss_negated():
     assert korec.ctc_log_likelihood(np.full((3, 4), 0.25), [1, 1, 1]) == -np.inf
 
 
+def test_ctc_log_likelihoods_score_every_model_and_text_at_once():
+    """The batched forward pass (as rescore runs it) equals torch's CTC loss, negated, for
+    each (model, text) pair, over frames long enough to need its rescaling, with an empty
+    text and one too long for the frames among them."""
+    import torch
+
+    frames, classes = 70, 9
+    log_probs = torch.randn(frames, 3, classes, generator=torch.Generator().manual_seed(3),
+                            dtype=torch.float64) * 4
+    log_probs = log_probs.log_softmax(-1)
+    texts = [[1, 2, 2, 3, 8], [], [4] * 40, [5, 6, 7, 1, 2, 3, 4, 8] * 4]
+    ours = korec.ctc_log_likelihoods(log_probs.exp().permute(1, 0, 2).numpy(), texts)
+    assert ours.shape == (3, len(texts))
+    for m in range(3):
+        for k, labels in enumerate(texts):
+            loss = torch.nn.functional.ctc_loss(
+                log_probs[:, m:m + 1], torch.tensor([labels], dtype=torch.long),
+                torch.tensor([frames]), torch.tensor([len(labels)]), reduction="sum")
+            if loss.isinf():  # 40 repeats need 79 frames
+                assert ours[m, k] == -np.inf and k == 2
+            else:
+                assert ours[m, k] == pytest.approx(-loss.item(), rel=1e-6)
+
+
 def _peaks(steps: list[int], classes: int = 4, peak: float = 0.9) -> np.ndarray:
     """Probabilities ``(1, T, classes)``: ``peak`` on class ``steps[t]`` at frame ``t``, the
     rest shared evenly."""

@@ -63,6 +63,9 @@ ROWS_GAP_INK = 0.04
 ROWS_MIN_SHARE = 0.2
 _ROWS_PROFILE_HEIGHT = 64
 
+#: Steps between rescalings of the CTC forward variables (:func:`ctc_log_likelihoods`).
+_CTC_RESCALE = 16
+
 #: Printable ASCII, then a few signs Korean text uses, then the KS X 1001 Hangul syllables.
 _EXTRA = "·×₩※℃…‘’“”「」『』〈〉《》【】"
 
@@ -196,35 +199,61 @@ def ctc_decode(probs: np.ndarray, chars: tuple[str, ...]) -> list[tuple[str, flo
     return out
 
 
-def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
-    """log P(``labels`` | frames) under a CTC model: the forward algorithm of Graves et al.
-    (2006), summing over every alignment of the labels to the frames.
+def ctc_log_likelihoods(probs: np.ndarray, texts: Sequence[Sequence[int]]) -> np.ndarray:
+    """log P(text | frames) under each of several CTC models for each of several texts: the
+    forward algorithm of Graves et al. (2006), summing over every alignment of a text's
+    labels to the frames, run for every (model, text) pair at once in the probability domain
+    with each step rescaled (Rabiner's scaled forward pass; the scales' logs add up to the
+    likelihood's).
 
-    Args: ``probs`` float ``(T, C)`` class probabilities of one crop (softmax outputs), class 0
-    the blank; ``labels`` class indices (1…C−1) of the text, no blanks. Only the label and
-    blank columns are read. Returns a float ≤ 0, ``-inf`` when the text cannot be aligned to
-    ``T`` frames."""
-    ext = np.zeros(2 * len(labels) + 1, np.int64)  # blank, l1, blank, l2, …, blank
-    ext[1::2] = labels
-    emit = np.log(probs[:, ext].astype(np.float64) + 1e-12)  # (T, states)
-    alpha = np.full(len(ext), -np.inf)
-    alpha[0] = emit[0, 0]
-    if len(ext) > 1:
-        alpha[1] = emit[0, 1]
-    skip = np.zeros(len(ext), bool)  # a state may be reached from two back: l_k after l_k-1
-    skip[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
+    Args: ``probs`` float ``(M, T, C)``: M models' class probabilities (softmax outputs) for
+    the same ``T`` frames of one crop, class 0 the blank; ``texts`` K label sequences (class
+    indices 1…C−1, no blanks; empty allowed). Only the label and blank columns are read;
+    each probability gets 1e-12 added. Returns float64 ``(M, K)``, each ≤ 0, ``-inf`` where a
+    text cannot be aligned to ``T`` frames."""
+    probs = np.asarray(probs)
+    states = 2 * max((len(t) for t in texts), default=0) + 1
+    ext = np.zeros((len(texts), states), np.int64)  # blank, l1, blank, l2, …, blank, padding
+    for k, labels in enumerate(texts):
+        ext[k, 1:2 * len(labels):2] = labels
+    # emissions (T, M, K, S); states past a text's end only ever receive mass, never give it
+    emit = np.moveaxis(probs[:, :, ext].astype(np.float64) + 1e-12, 1, 0)
+    skip = np.zeros(ext.shape)  # 1 where a state is reached from two back: l_k after l_k-1
+    skip[:, 2:] = (ext[:, 2:] != 0) & (ext[:, 2:] != ext[:, :-2])
+    skip = skip[:, 2:]
+    alpha = np.zeros(emit.shape[1:])
+    alpha[..., :2] = emit[0, ..., :2]
+    log_scale = np.zeros(alpha.shape[:2])
     for t in range(1, len(emit)):
-        step = np.logaddexp(alpha, np.concatenate(([-np.inf], alpha[:-1])))
-        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha))[:len(ext)], -np.inf)
-        alpha = np.logaddexp(step, two) + emit[t]
-    return float(np.logaddexp(alpha[-1], alpha[-2]) if len(ext) > 1 else alpha[-1])
+        if t % _CTC_RESCALE == 0:  # emissions are ≥ 1e-12: 16 steps stay above 1e-192
+            scale = alpha.sum(-1, keepdims=True)
+            log_scale += np.log(scale[..., 0])
+            alpha /= scale
+        nxt = alpha.copy()
+        nxt[..., 1:] += alpha[..., :-1]
+        nxt[..., 2:] += skip * alpha[..., :-2]
+        alpha = nxt * emit[t]
+    ends = np.array([2 * len(t) for t in texts])
+    last = np.take_along_axis(alpha, ends[None, :, None], -1)[..., 0]
+    before = np.take_along_axis(alpha, np.maximum(ends - 1, 0)[None, :, None], -1)[..., 0]
+    final = last + np.where(ends > 0, before, 0.0)
+    with np.errstate(divide="ignore"):
+        return log_scale + np.log(final)
+
+
+def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
+    """log P(``labels`` | frames) under one CTC model: :func:`ctc_log_likelihoods` for one
+    model and one text. ``probs`` float ``(T, C)`` (class 0 the blank), ``labels`` class
+    indices 1…C−1. Returns a float ≤ 0, ``-inf`` when the text cannot be aligned to ``T``
+    frames."""
+    return float(ctc_log_likelihoods(np.asarray(probs)[None], [labels])[0, 0])
 
 
 def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
             chars: tuple[str, ...]) -> list[tuple[str, float]]:
     """Fuse several CTC recognisers' readings of the same crops: each member's greedy
     reading is a candidate, every member scores every candidate by
-    :func:`ctc_log_likelihood` on its own frames, and the candidate with the highest sum
+    :func:`ctc_log_likelihoods` on its own frames, and the candidate with the highest sum
     wins (a product of the members' sequence probabilities; frame-wise averaging does not
     work here, as independently trained CTC models put a letter's peak on different frames).
 
@@ -240,8 +269,10 @@ def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
             text, score = member[i]
             candidates[text] = max(candidates.get(text, 0.0), score)
         if len(candidates) > 1:
-            text = max(candidates, key=lambda t: sum(ctc_log_likelihood(
-                p[i], [index[c] for c in t if c in index]) for p in probs))
+            texts = list(candidates)
+            scores = ctc_log_likelihoods(np.stack([p[i] for p in probs]),
+                                         [[index[c] for c in t if c in index] for t in texts])
+            text = texts[int(np.argmax(scores.sum(0)))]
         else:
             text = next(iter(candidates))
         out.append((text, candidates[text]))
