@@ -170,6 +170,24 @@ def test_ignore_regions_drop_only_background_objectness_inside_them():
     assert yolox_loss(out, gt, grid, stride, [region])[1]["fg"] > 0
 
 
+def test_thin_repeat_weights_pages_by_their_thinnest_stamp_at_the_letterbox():
+    """Repeat-factor sampling by stamp shape: the thinness is measured after the page is
+    fitted into the letterbox, so the same 40-px-high stamp is thin on a 1280-px page and
+    not on a 640-px one; pages without stamps keep weight 1."""
+    from training.train_stamps import thin_repeat
+
+    stamp = np.array([[100, 100, 400, 140]], np.float32)  # 300 × 40 px
+    rows = [{"width": 640, "height": 640, "boxes": stamp},
+            {"width": 1280, "height": 960, "boxes": stamp},
+            {"width": 1280, "height": 960, "boxes": np.zeros((0, 4), np.float32)},
+            {"width": 640, "height": 900, "boxes": np.concatenate([stamp * 0 + [0, 0, 99, 99],
+                                                                  stamp])}]
+    # at 512 px: 40 × 0.8 = 32 px, 40 × 0.4 = 16 px, none, 40 × 0.569 = 22.8 px
+    assert thin_repeat(rows, 512, 20, 3) == [1.0, 3.0, 1.0, 1.0]
+    assert thin_repeat(rows, 512, 30, 3) == [1.0, 3.0, 1.0, 3.0]
+    assert thin_repeat(rows, 512, 50, 2.5) == [2.5, 2.5, 1.0, 2.5]
+
+
 def test_ignore_file_names_train_pages_only():
     """``training/stamps_ignore.json`` (the recipe's ignore regions) holds boxes for pages of
     the pool's train split only, never of its valid split."""
