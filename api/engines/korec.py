@@ -322,15 +322,41 @@ class KoreanRecognizer:
         reading is rescored by all of them. Returns ``(text, score)`` per crop."""
         probs = [member.run(batch)[0] for member in self.members[:self.always]]
         readings = [ctc_decode(p, self.chars) for p in probs]
-        fused = readings[0] if len(probs) == 1 else rescore(probs, readings, self.chars)
-        if len(self.members) == self.always:
-            return fused
-        letters = [{"".join(r[i][0].split()) for r in readings} for i in range(len(fused))]
-        disputed = [i for i, seen in enumerate(letters) if len(seen) > 1]
+        fused = [("", 0.0)] * len(readings[0])
+
+        def settle(crops: list[int], probs: list[np.ndarray], readings: list[list]) -> None:
+            # ``probs``/``readings`` hold exactly ``crops`` (indices into ``fused``), in order
+            for i, result in zip(crops, rescore(probs, readings, self.chars)):
+                fused[i] = result
+
+        disputed = [] if len(self.members) == self.always else [
+            i for i in range(len(fused)) if len({"".join(r[i][0].split()) for r in readings}) > 1]
+        agreed = sorted(set(range(len(fused))) - set(disputed))
+        settle(agreed, [p[agreed] for p in probs], [[r[i] for i in agreed] for r in readings])
         if disputed:  # the other members settle the crops the first ones read differently
             probs = [p[disputed] for p in probs]
-            probs += [member.run(batch[disputed])[0] for member in self.members[self.always:]]
-            readings = [ctc_decode(p, self.chars) for p in probs]
+            readings = [[r[i] for i in disputed] for r in readings]
+            for member in self.members[self.always:]:
+                probs.append(member.run(batch[disputed])[0])
+                readings.append(ctc_decode(probs[-1], self.chars))
+            settle(disputed, probs, readings)
+        return fused
+        crops = range(len(readings[0]))
+        disputed = [] if len(self.members) == self.always else [
+            i for i in crops if len({"".join(r[i][0].split()) for r in readings}) > 1]
+        if len(probs) > 1:  # rescore the rest; the disputed crops are rescored below
+            agreed = [i for i in crops if i not in set(disputed)]
+            fused = [("", 0.0)] * len(readings[0])
+            for i, result in zip(agreed, rescore([p[agreed] for p in probs],
+                                                 [[r[i] for i in agreed] for r in readings],
+                                                 self.chars)):
+                fused[i] = result
+        if disputed:  # the other members settle the crops the first ones read differently
+            probs = [p[disputed] for p in probs]
+            readings = [[r[i] for i in disputed] for r in readings]
+            for member in self.members[self.always:]:
+                probs.append(member.run(batch[disputed])[0])
+                readings.append(ctc_decode(probs[-1], self.chars))
             for i, result in zip(disputed, rescore(probs, readings, self.chars)):
                 fused[i] = result
         return fused
