@@ -341,25 +341,6 @@ class KoreanRecognizer:
                 readings.append(ctc_decode(probs[-1], self.chars))
             settle(disputed, probs, readings)
         return fused
-        crops = range(len(readings[0]))
-        disputed = [] if len(self.members) == self.always else [
-            i for i in crops if len({"".join(r[i][0].split()) for r in readings}) > 1]
-        if len(probs) > 1:  # rescore the rest; the disputed crops are rescored below
-            agreed = [i for i in crops if i not in set(disputed)]
-            fused = [("", 0.0)] * len(readings[0])
-            for i, result in zip(agreed, rescore([p[agreed] for p in probs],
-                                                 [[r[i] for i in agreed] for r in readings],
-                                                 self.chars)):
-                fused[i] = result
-        if disputed:  # the other members settle the crops the first ones read differently
-            probs = [p[disputed] for p in probs]
-            readings = [[r[i] for i in disputed] for r in readings]
-            for member in self.members[self.always:]:
-                probs.append(member.run(batch[disputed])[0])
-                readings.append(ctc_decode(probs[-1], self.chars))
-            for i, result in zip(disputed, rescore(probs, readings, self.chars)):
-                fused[i] = result
-        return fused
 
     def recognize(self, crops_rgb: list[np.ndarray], batch: int = 16) -> list[tuple[str, float]]:
         """Read line crops (``(h, w, 3)`` uint8 RGB); two-row crops as :func:`read_with_rows`
