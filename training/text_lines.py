@@ -354,26 +354,26 @@ def _render_layered(rng: random.Random, label: str, font_path: str, bend: bool,
     top, bot, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     ink_h = min(bot - top, size)  # a letter's height, not the arc's
     margin = lambda lo, hi: int(rng.uniform(lo, hi) * ink_h) + 2  # noqa: E731
-    t, b, l, r = top - margin(0.05, 0.4), bot + margin(0.05, 0.4), \
+    y0, y1, x0, x1 = top - margin(0.05, 0.4), bot + margin(0.05, 0.4), \
         left - margin(0.05, 0.5), right + margin(0.05, 0.5)
     if trim:
         side = rng.choice(("top", "bottom", "left", "right"))
         depth = int(rng.uniform(0.08, 0.3) * ink_h)
         if side == "top":
-            t = top + depth
+            y0 = top + depth
         elif side == "bottom":
-            b = bot - depth
+            y1 = bot - depth
         elif side == "left":
-            l = left + depth
+            x0 = left + depth
         else:
-            r = right - depth
+            x1 = right - depth
     # pad the layer so the crop window lies inside it, then crop
-    grow = max(0, -t, -l, b - alpha.shape[0], r - alpha.shape[1])
+    grow = max(0, -y0, -x0, y1 - alpha.shape[0], x1 - alpha.shape[1])
     if grow:
         premult = np.pad(premult, ((grow, grow), (grow, grow), (0, 0)))
         alpha = np.pad(alpha, grow)
-        t, b, l, r = t + grow, b + grow, l + grow, r + grow
-    premult, alpha = premult[t:b, l:r], alpha[t:b, l:r]
+        y0, y1, x0, x1 = y0 + grow, y1 + grow, x0 + grow, x1 + grow
+    premult, alpha = premult[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
     h, w = alpha.shape
     bg = _background(rng, w, h, "scene").astype(np.float32)
     if abs(_luma(bg.reshape(-1, 3).mean(0)) - _luma(fill)) < 60:  # keep the letters legible
