@@ -160,6 +160,7 @@ def test_committed_members_are_verified_and_match_their_cards(registry, name):
 
 
 def test_ctc_log_likelihood_is_torchs_ctc_loss_negated():
+    """One model and one text at a time, frames short and long, an empty text."""
     import torch
 
     for frames, labels in ((10, [1, 1, 3]), (20, []), (30, [2, 5, 5, 1, 6, 2]), (1, [4])):
@@ -168,9 +169,10 @@ def test_ctc_log_likelihood_is_torchs_ctc_loss_negated():
         loss = torch.nn.functional.ctc_loss(
             log_probs, torch.tensor([labels], dtype=torch.long), torch.tensor([frames]),
             torch.tensor([len(labels)]), reduction="sum")
-        ours = korec.ctc_log_likelihood(log_probs[:, 0].double().exp().numpy(), labels)
+        ours = korec.ctc_log_likelihoods(log_probs[:, 0].double().exp().numpy()[None],
+                                           [labels])[0, 0]
         assert ours == pytest.approx(-loss.item(), rel=1e-5)
-    assert korec.ctc_log_likelihood(np.full((3, 4), 0.25), [1, 1, 1]) == -np.inf
+    assert korec.ctc_log_likelihoods(np.full((1, 3, 4), 0.25), [[1, 1, 1]])[0, 0] == -np.inf
 
 
 def test_ctc_log_likelihoods_score_every_model_and_text_at_once():

@@ -241,14 +241,6 @@ def ctc_log_likelihoods(probs: np.ndarray, texts: Sequence[Sequence[int]]) -> np
         return log_scale + np.log(final)
 
 
-def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
-    """log P(``labels`` | frames) under one CTC model: :func:`ctc_log_likelihoods` for one
-    model and one text. ``probs`` float ``(T, C)`` (class 0 the blank), ``labels`` class
-    indices 1…C−1. Returns a float ≤ 0, ``-inf`` when the text cannot be aligned to ``T``
-    frames."""
-    return float(ctc_log_likelihoods(np.asarray(probs)[None], [labels])[0, 0])
-
-
 def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
             chars: tuple[str, ...]) -> list[tuple[str, float]]:
     """Fuse several CTC recognisers' readings of the same crops: each member's greedy
