@@ -390,6 +390,26 @@ def test_training_fonts_come_from_npm_under_the_ofl_and_stay_out_of_the_heldout_
     assert sorted(heldout) == sorted(text_lines.HELDOUT_FONTS)
 
 
+def test_synthetic_sets_draw_held_out_or_training_fonts_on_seeds_training_never_uses(monkeypatch):
+    """The held-out-font set and its training-font twin (scripts/eval_ocr_ko.py) render
+    through the same generator, each in its own fonts, on seeds apart from each other and
+    from training's (``seed * 1_000_003 + i``, below 10⁹)."""
+    from training import text_lines, train_ocr_ko
+
+    calls = []
+    real = text_lines.sample
+    monkeypatch.setattr(text_lines, "sample", lambda seed, fonts, *a: (
+        calls.append((seed, tuple(fonts))) or real(seed, fonts, *a)))
+    fonts = text_lines.korean_fonts()
+    held = train_ocr_ko.synthetic_val(3, 7)
+    seen = train_ocr_ko.synthetic_val(3, 7, fonts="train")
+    assert [f for _, f in calls] == [tuple(fonts["heldout"])] * 3 + [tuple(fonts["train"])] * 3
+    seeds = [s for s, _ in calls]
+    assert len(set(seeds)) == 6 and min(seeds) >= 10 ** 9
+    assert all(im.ndim == 3 and text.strip() for im, text in held + seen)
+    assert not set(fonts["heldout"]) & set(fonts["train"])
+
+
 @pytest.mark.parametrize("lang", ["ko", "auto"])
 @pytest.mark.parametrize("rel", SCENE)
 def test_korean_scene_text_through_the_endpoint(client, rel, lang):
