@@ -472,3 +472,43 @@ def test_trained_weights_written_back_into_the_pretrained_graph_run_at_any_width
         assert got.shape == (2, width // 8, len(chars) + 1)
         assert np.abs(got - expected).max() < 1e-3  # float32 sums in another order
     assert len(model.sources) >= 80  # every trained tensor has its initialiser
+
+
+def test_widened_head_keeps_the_pretrained_neck_and_exports_at_any_width(tmp_path):
+    """``head_hidden``: PP-OCRv6 tiny's 160 → 80 → classes linear pair becomes 160 → hidden
+    → GELU → classes, its 80 pretrained neck columns and the ASCII classifier rows kept; the
+    traced export runs in ONNX Runtime at several widths with torch's output."""
+    import onnxruntime as ort
+    import torch
+
+    from training import train_ocr_ko
+
+    chars = korec.charset()
+    files = train_ocr_ko.start_files(train_ocr_ko.DEFAULT_START)
+    plain = train_ocr_ko.Recognizer(*files, chars)
+    wide = train_ocr_ko.Recognizer(*files, chars, head_hidden=96)
+    before = {n: p for n, p in plain.net.initializers.named_parameters()}
+    after = {n: p for n, p in wide.net.initializers.named_parameters()}
+    changed = {n: (tuple(before[n].shape), tuple(after[n].shape)) for n in before
+               if before[n].shape != after[n].shape}
+    assert sorted(changed.values()) == [((80,), (96,)), ((80, len(chars) + 1), (96, len(chars) + 1)),
+                                        ((160, 80), (160, 96))]
+    neck = next(n for n, (old, _) in changed.items() if old == (160, 80))
+    assert torch.equal(after[neck][:, :80], before[neck])
+    head = next(n for n, (old, _) in changed.items() if len(old) == 2 and old[0] == 80)
+    ascii_col = chars.index("A") + 1
+    assert torch.equal(after[head][:80, ascii_col], before[head][:, ascii_col])
+    assert "gelu" in wide.net.code
+    with pytest.raises(ValueError):
+        train_ocr_ko.Recognizer(*files, chars, head_hidden=40)
+    wide.eval()
+    path = tmp_path / "wide.onnx"
+    train_ocr_ko.export(wide, path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for width in (64, 248):
+        x = torch.randn(1, 3, korec.HEIGHT, width)
+        with torch.no_grad():
+            expected = wide(x).softmax(-1).numpy()
+        got = session.run(None, {"x": x.numpy()})[0]
+        assert got.shape == (1, width // 8, len(chars) + 1)
+        assert np.abs(got - expected).max() < 1e-3
