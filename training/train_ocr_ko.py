@@ -104,7 +104,8 @@ class Recognizer(nn.Module):
     logits ``[B, W/8, 1 + len(charset)]``; probabilities when ``export``. ``onnx_model`` and
     ``sources`` (:func:`training.onnx_torch.source_map`) let :func:`export` write the trained
     weights back into the original graph. Its old classes are the dictionary's lines plus
-    the CTC blank and PP-OCR's trailing space class."""
+    the CTC blank and PP-OCR's trailing space class. ``head_hidden`` (0: off) widens the
+    linear neck before the classifier and puts a GELU after it (:meth:`_widen_head`)."""
 
     def __init__(self, onnx_path: Path, old_dict: Path, chars: tuple[str, ...],
                  head_hidden: int = 0):
@@ -158,8 +159,9 @@ class Recognizer(nn.Module):
         linear maps in a row (one of rank ``width``). Widen the first to ``hidden`` columns
         (its pretrained ``width`` kept first, the rest drawn like PyTorch's ``nn.Linear``),
         put a GELU between them, and return the classifier's ``(hidden, classes)`` weight
-        (the given ``new_w`` rows first, zeros after) with its bias ``new_b``. Raises
-        ``ValueError`` where the graph has no such pair."""
+        (the given ``new_w`` rows first, the new rows drawn as ``new_w``'s Korean columns
+        were, N(0, 0.02²)) with its bias ``new_b``. Raises ``ValueError`` where the graph has
+        no such pair or ``hidden`` is narrower than ``width``."""
         init = graph.initializers
         neck_w = [n for n, p in params.items() if p.dim() == 2 and p.shape[1] == width]
         neck_b = [n for n, p in params.items() if p.dim() == 1 and p.shape[0] == width]
@@ -287,7 +289,8 @@ def synthetic_val(count: int, seed: int, fonts: str = "heldout") -> list[tuple[n
     """``count`` scene-style crops (:func:`training.text_lines.sample`, seeds disjoint from
     training's) in the held-out fonts, or with ``fonts="train"`` in the Debian training
     fonts: unseen samples of the training distribution itself, which tell a model that has
-    not fitted its data from one that does not carry it over to new typefaces."""
+    not fitted its data from one that does not carry it over to new typefaces. Raises
+    ``KeyError`` for another ``fonts``."""
     base = {"heldout": 10 ** 9, "train": 2 * 10 ** 9}[fonts]
     faces = text_lines.korean_fonts()[fonts]
     out = []
