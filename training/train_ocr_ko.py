@@ -104,11 +104,9 @@ class Recognizer(nn.Module):
     logits ``[B, W/8, 1 + len(charset)]``; probabilities when ``export``. ``onnx_model`` and
     ``sources`` (:func:`training.onnx_torch.source_map`) let :func:`export` write the trained
     weights back into the original graph. Its old classes are the dictionary's lines plus
-    the CTC blank and PP-OCR's trailing space class. ``head_hidden`` (0: off) widens the
-    linear neck before the classifier and puts a GELU after it (:meth:`_widen_head`)."""
+    the CTC blank and PP-OCR's trailing space class."""
 
-    def __init__(self, onnx_path: Path, old_dict: Path, chars: tuple[str, ...],
-                 head_hidden: int = 0):
+    def __init__(self, onnx_path: Path, old_dict: Path, chars: tuple[str, ...]):
         super().__init__()
         import onnx
 
@@ -142,51 +140,12 @@ class Recognizer(nn.Module):
             if c in old:
                 new_w[:, j], new_b[j] = old_w[:, old[c]], old_b[old[c]]
                 self.copied += 1
-        if head_hidden:
-            new_w, new_b = self._widen_head(graph, params, w_name, old_w.shape[0], head_hidden,
-                                            classes, new_w, new_b)
         delattr(init, w_name)
         delattr(init, b_name)
         init.register_parameter(w_name, nn.Parameter(new_w))
         init.register_parameter(b_name, nn.Parameter(new_b))
         self.net = graph
         self.export = False
-
-    @staticmethod
-    def _widen_head(graph, params: dict, w_name: str, width: int, hidden: int, classes: int,
-                    new_w: torch.Tensor, new_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """PP-OCRv6 tiny ends features (160) → MatMul → ``width`` (80) → MatMul → classes, two
-        linear maps in a row (one of rank ``width``). Widen the first to ``hidden`` columns
-        (its pretrained ``width`` kept first, the rest drawn like PyTorch's ``nn.Linear``),
-        put a GELU between them, and return the classifier's ``(hidden, classes)`` weight
-        (the given ``new_w`` rows first, the new rows drawn as ``new_w``'s Korean columns
-        were, N(0, 0.02²)) with its bias ``new_b``. Raises ``ValueError`` where the graph has
-        no such pair or ``hidden`` is narrower than ``width``."""
-        init = graph.initializers
-        neck_w = [n for n, p in params.items() if p.dim() == 2 and p.shape[1] == width]
-        neck_b = [n for n, p in params.items() if p.dim() == 1 and p.shape[0] == width]
-        if len(neck_w) != 1 or len(neck_b) != 1 or hidden < width:
-            raise ValueError(f"no single ({width})-wide linear neck to widen to {hidden}")
-        w1, b1 = params[neck_w[0]].data, params[neck_b[0]].data
-        bound = 1 / w1.shape[0] ** 0.5
-        wide_w = torch.empty(w1.shape[0], hidden).uniform_(-bound, bound)
-        wide_b = torch.empty(hidden).uniform_(-bound, bound)
-        wide_w[:, :width], wide_b[:width] = w1, b1
-        for name, value in ((neck_w[0], wide_w), (neck_b[0], wide_b)):
-            delattr(init, name)
-            init.register_parameter(name, nn.Parameter(value))
-        # the classifier's MatMul takes the neck's Add; a GELU goes between them
-        matmul = next(n for n in graph.graph.nodes if n.op == "call_module"
-                      and any(a.op == "get_attr" and a.target.endswith(w_name) for a in n.args))
-        feed = matmul.args[0]
-        with graph.graph.inserting_after(feed):
-            gelu = graph.graph.call_function(torch.nn.functional.gelu, (feed,))
-        matmul.replace_input_with(feed, gelu)
-        graph.recompile()
-        head = torch.zeros(hidden, classes)
-        head[:width] = new_w
-        head[width:] = torch.randn(hidden - width, classes) * 0.02
-        return head, new_b
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.net(x)
@@ -357,7 +316,7 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     index = {c: i + 1 for i, c in enumerate(chars)}
     start = cfg.get("pretrained", DEFAULT_START)
     origin = STARTS[start]
-    model = Recognizer(*start_files(start), chars, int(cfg.get("head_hidden", 0))).to(device)
+    model = Recognizer(*start_files(start), chars).to(device)
     train_rows = pool("train", cfg["valid_percent"])
     valid_rows = pool("valid", cfg["valid_percent"])
     buckets = cfg["width_buckets"]
