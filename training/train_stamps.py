@@ -246,9 +246,8 @@ def _box_table(pages: dict[str, list]) -> dict[str, np.ndarray]:
 def pool(split: str, added: str | Path | None = None) -> list[dict]:
     """Rows of the stamp pool's ``split`` (``train``|``valid``): ``file`` (absolute path),
     ``rel`` (the path in ``labels.jsonl``), ``boxes`` ``(G, 4)`` xyxy pixels, ``source``,
-    ``width`` and ``height`` (pixels); with
-    ``added`` (see :func:`added_labels`) the missing stamps found by eye are appended to
-    ``boxes``. Empty when ``../shared`` is absent."""
+    ``width`` and ``height`` (pixels); with ``added`` (see :func:`added_labels`) the missing
+    stamps found by eye are appended to ``boxes``. Empty when ``../shared`` is absent."""
     labels = POOL / "labels.jsonl"
     if not labels.is_file():
         return []
