@@ -241,6 +241,13 @@ def ctc_log_likelihoods(probs: np.ndarray, texts: Sequence[Sequence[int]]) -> np
         return log_scale + np.log(final)
 
 
+@lru_cache(maxsize=4)
+def _class_index(chars: tuple[str, ...]) -> dict[str, int]:
+    """Character → output class (``chars[i]`` is class ``i + 1``), built once per charset:
+    a 2,466-entry dict took 0.4 ms, twice per crop read."""
+    return {c: i + 1 for i, c in enumerate(chars)}
+
+
 def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
             chars: tuple[str, ...]) -> list[tuple[str, float]]:
     """Fuse several CTC recognisers' readings of the same crops: each member's greedy
@@ -253,7 +260,7 @@ def rescore(probs: list[np.ndarray], readings: list[list[tuple[str, float]]],
     ``readings`` per member its :func:`ctc_decode` of them; ``chars`` the charset. Returns
     ``(text, score)`` per crop, ``score`` the best greedy score (0–1) any member gave that
     text."""
-    index = {c: i + 1 for i, c in enumerate(chars)}
+    index = _class_index(chars)
     out = []
     for i in range(len(readings[0])):
         candidates: dict[str, float] = {}
