@@ -313,7 +313,7 @@ def train(cfg: dict, out: Path, device: str) -> dict:
     torch.manual_seed(cfg["seed"])
     torch.set_num_threads(cfg["threads"])
     chars = korec.charset()
-    index = {c: i + 1 for i, c in enumerate(chars)}
+    index = korec.class_index(chars)
     start = cfg.get("pretrained", DEFAULT_START)
     origin = STARTS[start]
     model = Recognizer(*start_files(start), chars).to(device)
