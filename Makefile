@@ -78,9 +78,10 @@ eval: install
 # manifest entry; then re-scores the fused pair (models/stamps/ensemble.json).
 # train-stamps-added trains the second member the same way with the stamps the pool's labels
 # miss (training/stamps_added.json) into stamp_det_added.onnx (about 100 min more).
-# Both members were trained in fp32. On a CPU with AVX-512 BF16, adding
-# bf16=true compile=true to the python line's --set halves a step (1.2 s against 2.4 s for a
-# 640-px run, training/experiments.md); the figures then differ a little from the cards'.
+# Both members were trained in fp32. On a CPU with AVX-512 BF16,
+# `python -m training.train_stamps --set bf16=true compile=true` (plus a member's own --set)
+# halves a step (1.2 s against 2.4 s in a 640-px run, training/experiments.md); its figures
+# then differ a little from the cards'.
 train-stamps: deps models
 	$(BIN)/python -u -m training.train_stamps $(if $(DEVICE),--device $(DEVICE))
 	$(BIN)/python -u -m training.train_stamps --evaluate-ensemble
