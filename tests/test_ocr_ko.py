@@ -472,3 +472,58 @@ def test_trained_weights_written_back_into_the_pretrained_graph_run_at_any_width
         assert got.shape == (2, width // 8, len(chars) + 1)
         assert np.abs(got - expected).max() < 1e-3  # float32 sums in another order
     assert len(model.sources) >= 80  # every trained tensor has its initialiser
+
+
+#: Hand-measured syllable boundaries (x, pixels) of greengarnets_5.jpg, "대형출력인쇄": the
+#: gaps between its six letter-spaced syllables.
+GG5_SYLLABLE_EDGES = (0, 73, 146, 225, 296, 369, 437)
+
+
+def _vertical_sign() -> np.ndarray:
+    """greengarnets_5.jpg's six real syllables stacked upright in one column, as a vertical
+    signboard is written: ``(486, 79, 3)`` uint8 RGB."""
+    import cv2
+
+    image = rgb(shared("data/eval/ocr/greengarnets_5.jpg"))
+    cells = [image[:, a:b] for a, b in zip(GG5_SYLLABLE_EDGES, GG5_SYLLABLE_EDGES[1:])]
+    width = max(c.shape[1] for c in cells)
+    cells = [cv2.copyMakeBorder(c, 0, 0, (width - c.shape[1]) // 2,
+                                width - c.shape[1] - (width - c.shape[1]) // 2,
+                                cv2.BORDER_REPLICATE) for c in cells]
+    return np.ascontiguousarray(np.concatenate(cells, axis=0))
+
+
+def test_restack_vertical_lays_a_real_signs_syllables_side_by_side():
+    from api.vision import restack_vertical
+
+    column = _vertical_sign()
+    layouts = restack_vertical(column)
+    # every layout is one row of the column's bands: as wide as ~6 syllables, ~1 high
+    assert layouts and all(lay.shape[1] >= 5 * column.shape[1] for lay in layouts)
+    assert all(lay.shape[0] <= 2 * column.shape[1] for lay in layouts)
+    # one syllable (형, upright) is one piece: the crop comes back as it is
+    single = np.ascontiguousarray(column[81:162])
+    assert [lay.shape for lay in restack_vertical(single)] == [single.shape]
+
+
+@pytest.mark.parametrize("lang", ["ko", "auto"])
+def test_vertical_korean_sign_reads_through_the_endpoint(client, lang):
+    # Before the stacked reading, /ocr read this column turned 90° only: '쥰 공0 째 표r 1츄'.
+    from tests.helpers import png
+
+    r = client.post("/ocr", files={"file": ("v.png", png(_vertical_sign()))},
+                    data={"lang": lang})
+    assert r.status_code == 200, r.text
+    page = r.json()["pages"][0]
+    assert "".join(page["text"].split()) == "대형출력인쇄", page["text"]
+    assert [line["engine"] for line in page["lines"]] == ["ocr-ko-rec"]
+
+
+def test_a_line_turned_90_degrees_is_still_read_turned(registry):
+    # The stacked reading is one more view of a tall crop, not a replacement: a horizontal
+    # sign photographed on its side still reads as the line it is.
+    from api.pipelines.ocr import OcrPipeline
+
+    image = rgb(shared("data/eval/ocr/greengarnets_2.jpg"))
+    page = OcrPipeline(registry)(np.ascontiguousarray(np.rot90(image, -1)))
+    assert "".join(page.text.split()) == "영어전문학원", page.text

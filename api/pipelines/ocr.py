@@ -12,6 +12,10 @@ re-read as Korean, and so is a line ``ocr-ko-rec`` confidently reads as PP-OCR's
 Hangul (PP-OCR skips Hangul without losing confidence: ``02`` for ``서울02``); the Korean
 reading wins when it contains Hangul.
 
+A crop 1.5× taller than wide is read two ways (:func:`line_views`): turned 90° (a rotated
+line) and with its characters laid side by side (vertical writing, as on Korean signboards:
+:func:`~api.vision.restack_vertical`); the higher-scoring reading stands.
+
 Every line crop is bounded before a recogniser sees it: wider than :data:`MAX_LINE_ASPECT`
 times its height, it is squeezed to that aspect ratio, so no input builds a tensor wider than
 ``48 × MAX_LINE_ASPECT`` pixels.
@@ -27,7 +31,7 @@ import numpy as np
 
 from ..engines import korec, ppocr, tesseract
 from ..registry import Registry
-from ..vision import crop_quad, order_quad, quad_to_xyxy, reading_order
+from ..vision import crop_quad, is_vertical, order_quad, quad_to_xyxy, reading_order, restack_vertical
 from .base import Deadline, Timings, tracking
 
 LANGS = ("auto", "en", "ko")
@@ -148,6 +152,17 @@ def bound_line(crop: np.ndarray, max_aspect: float = MAX_LINE_ASPECT) -> np.ndar
     if w <= limit:
         return crop
     return cv2.resize(crop, (limit, h), interpolation=cv2.INTER_AREA)
+
+
+def line_views(crop: np.ndarray) -> list[np.ndarray]:
+    """The ways a line crop ``(h, w, 3)`` uint8 (upright, as cut from the page) is read: the
+    crop itself, or for a crop 1.5× taller than wide (:func:`~api.vision.is_vertical`) the
+    crop turned 90° (a rotated line of text, as PaddleOCR reads it) and its characters
+    laid side by side (:func:`~api.vision.restack_vertical`: vertical writing, common on
+    Korean signboards, which a line recogniser cannot read turned)."""
+    if not is_vertical(crop):
+        return [crop]
+    return [np.ascontiguousarray(np.rot90(crop)), *restack_vertical(crop)]
 
 
 class OcrPipeline:
@@ -295,6 +310,23 @@ class OcrPipeline:
                 results[i] = (results[i][0], results[i][1] * 0.5, "ppocr")
         return results
 
+    def _read_views(self, views: list[list[np.ndarray]], lang: str, timings: Timings,
+                    deadline: Deadline, model: str = MODELS[0]) -> list[tuple[str, float, str]]:
+        """Read every view of every line (:func:`line_views`) in one :meth:`_recognize`
+        call; per line the first view's reading stands unless another reads text at a
+        higher score. Returns ``(text, score, engine)`` per line."""
+        flat = [view for line in views for view in line]
+        readings = iter(self._recognize(flat, lang, timings, deadline, model))
+        results = []
+        for line in views:
+            options = [next(readings) for _ in line]
+            best = options[0]
+            for option in options[1:]:
+                if option[0].strip() and option[1] > best[1]:
+                    best = option
+            results.append(best)
+        return results
+
     def __call__(self, image: np.ndarray, *, page: int = 1, lang: str = "auto",
                  model: str = MODELS[0], min_score: float = MIN_SCORE,
                  timings: Timings | None = None,
@@ -313,18 +345,18 @@ class OcrPipeline:
             quads = self._detect(image)
         deadline.check()
         with timings.stage("crop"):
-            crops = [crop_quad(image, q) for q in quads]
-        turned = lang != "ko" and self._upside_down(crops, timings)
+            views = [line_views(crop_quad(image, q, rotate_vertical=False)) for q in quads]
+        turned = lang != "ko" and self._upside_down([v[0] for v in views], timings)
         if turned:  # read the page the right way up; coordinates are mapped back below
             image = np.ascontiguousarray(image[::-1, ::-1])
             quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
                               for q in quads])
-            crops = [crop_quad(image, q) for q in quads]
-        results = self._recognize(crops, lang, timings, deadline, model) if crops else []
+            views = [line_views(crop_quad(image, q, rotate_vertical=False)) for q in quads]
+        results = self._read_views(views, lang, timings, deadline, model) if views else []
         mean = sum(r[1] for r in results) / len(results) if results else 0.0
         single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
         if h <= LINE_FALLBACK_MAX_HEIGHT and (single_row or mean < AUTO_LATIN_SCORE):
-            whole = self._recognize([image], lang, timings, deadline, model)[0]
+            whole = self._read_views([line_views(image)], lang, timings, deadline, model)[0]
             if whole[0].strip() and whole[1] > mean:
                 quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
                 results = [whole]
