@@ -496,6 +496,44 @@ def sample(seed: int, fonts: list[str], arc: float = 0.0, cut: float = 0.0) -> L
     return Line(image=np.ascontiguousarray(image), text=" ".join(label.split()), style=style)
 
 
+def vertical_sample(seed: int, fonts: list[str]) -> Line:
+    """A vertical signboard word for ``seed`` (deterministic): 2–6 Hangul syllables of the
+    word list stacked upright in one column of ``fonts``, on a scene panel (flat, gradient or
+    photo; filled, 3 in 10 outlined), 0–0.5 em between syllables, scaled to a column 22–64 px
+    wide, blurred 3 times in 10 and JPEG-compressed (quality 40–95). ``text`` has no spaces.
+    Used to measure vertical writing (``scripts/eval_ocr_vertical.py``), not for training."""
+    rng = random.Random(seed)
+    ko, _ = _words()
+    while True:
+        word = "".join(ko[int(rng.random() ** 1.5 * len(ko))] for _ in range(rng.randint(1, 2)))
+        if 2 <= len(word) <= 6 and all("\uac00" <= c <= "\ud7a3" for c in word):
+            break
+    font_path = rng.choice([f for f in fonts if not missing_glyphs(f) & set(word)] or fonts)
+    size = rng.randint(36, 56)
+    font = _font(font_path, size)
+    gap = int(rng.uniform(0.0, 0.5) * size)
+    mx, my = (int(rng.uniform(0.1, 0.5) * size) + 3 for _ in range(2))
+    width, height = size + 2 * mx, len(word) * size + (len(word) - 1) * gap + 2 * my
+    panel = _background(rng, width, height, "scene")
+    fill = _contrasting(rng, tuple(int(v) for v in panel.reshape(-1, 3).mean(0)))
+    stroke = rng.randint(1, max(1, size // 14)) if rng.random() < 0.3 else 0
+    canvas = Image.fromarray(panel)
+    draw = ImageDraw.Draw(canvas)
+    for i, c in enumerate(word):
+        draw.text((width / 2, my + i * (size + gap) + size / 2), c, font=font, fill=fill,
+                  anchor="mm", stroke_width=stroke,
+                  stroke_fill=_contrasting(rng, fill) if stroke else None)
+    scale = rng.uniform(22, 64) / width
+    image = cv2.resize(np.asarray(canvas), (max(4, int(width * scale)), max(4, int(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.3:
+        image = cv2.GaussianBlur(image, (3, 3), 0)
+    _, jpeg = cv2.imencode(".jpg", image[:, :, ::-1],
+                           [cv2.IMWRITE_JPEG_QUALITY, rng.randint(40, 95)])
+    image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[:, :, ::-1]
+    return Line(image=np.ascontiguousarray(image), text=word, style="scene")
+
+
 def main() -> None:
     """Write ``--count`` preview crops and a ``labels.tsv`` into ``--out``."""
     parser = argparse.ArgumentParser(prog="python -m training.text_lines")
