@@ -479,15 +479,16 @@ def test_trained_weights_written_back_into_the_pretrained_graph_run_at_any_width
 GG5_SYLLABLE_EDGES = (0, 73, 146, 225, 296, 369, 437)
 
 
-def _vertical_sign() -> np.ndarray:
+def _vertical_sign(gap: int = 0) -> np.ndarray:
     """greengarnets_5.jpg's six real syllables stacked upright in one column, as a vertical
-    signboard is written: ``(486, 79, 3)`` uint8 RGB."""
+    signboard is written, ``gap`` px of the sign's own edge repeated under each:
+    ``(6 × (81 + gap), 79, 3)`` uint8 RGB."""
     import cv2
 
     image = rgb(shared("data/eval/ocr/greengarnets_5.jpg"))
     cells = [image[:, a:b] for a, b in zip(GG5_SYLLABLE_EDGES, GG5_SYLLABLE_EDGES[1:])]
     width = max(c.shape[1] for c in cells)
-    cells = [cv2.copyMakeBorder(c, 0, 0, (width - c.shape[1]) // 2,
+    cells = [cv2.copyMakeBorder(c, 0, gap, (width - c.shape[1]) // 2,
                                 width - c.shape[1] - (width - c.shape[1]) // 2,
                                 cv2.BORDER_REPLICATE) for c in cells]
     return np.ascontiguousarray(np.concatenate(cells, axis=0))
@@ -516,7 +517,8 @@ def test_vertical_korean_sign_reads_through_the_endpoint(client, lang):
                     data={"lang": lang})
     assert r.status_code == 200, r.text
     page = r.json()["pages"][0]
-    assert "".join(page["text"].split()) == "대형출력인쇄", page["text"]
+    # one line, one word: the margins between the laid-out syllables are not word breaks
+    assert page["text"] == "대형출력인쇄", page["text"]
     assert [line["engine"] for line in page["lines"]] == ["ocr-ko-rec"]
 
 
@@ -528,3 +530,37 @@ def test_a_line_turned_90_degrees_is_still_read_turned(registry):
     image = rgb(shared("data/eval/ocr/greengarnets_2.jpg"))
     page = OcrPipeline(registry)(np.ascontiguousarray(np.rot90(image, -1)))
     assert "".join(page.text.split()) == "영어전문학원", page.text
+
+
+def test_a_sign_boxed_syllable_by_syllable_reads_as_one_line(client):
+    # 20 px between the syllables: the detector boxes each one alone, and each is read as
+    # its own line; stacked single syllables are joined back into the column they form.
+    from tests.helpers import png
+
+    r = client.post("/ocr", files={"file": ("v.png", png(_vertical_sign(gap=20)))},
+                    data={"lang": "ko"})
+    lines = r.json()["pages"][0]["lines"]
+    assert [line["text"] for line in lines] == ["대형출력인쇄"], lines
+    x1, y1, x2, y2 = lines[0]["box"]
+    assert y2 - y1 > 5 * (x2 - x1)  # the whole column
+
+
+def test_only_close_single_syllables_are_joined():
+    from api.pipelines.ocr import join_stacked_syllables
+
+    def item(x1, y1, x2, y2, text):
+        quad = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float32)
+        return quad, (text, 0.9, "ocr-ko-rec")
+
+    # a list whose rows are a full height apart, a word under a syllable, a syllable off
+    # to the side: nothing joins
+    apart = [item(0, 0, 40, 40, "가"), item(0, 80, 40, 120, "나")]
+    assert [r[0] for _, r in join_stacked_syllables(apart)] == ["가", "나"]
+    word = [item(0, 0, 40, 40, "가"), item(0, 45, 90, 85, "나라")]
+    assert [r[0] for _, r in join_stacked_syllables(word)] == ["가", "나라"]
+    aside = [item(0, 0, 40, 40, "가"), item(30, 45, 70, 85, "나")]
+    assert [r[0] for _, r in join_stacked_syllables(aside)] == ["가", "나"]
+    # a close column of three joins top to bottom into one box
+    column = [item(0, 90, 40, 130, "다"), item(0, 0, 40, 40, "가"), item(2, 45, 40, 85, "나")]
+    (quad, (text, score, engine)), = join_stacked_syllables(column)
+    assert text == "가나다" and quad.min(0).tolist() == [0, 0] and quad.max(0).tolist() == [40, 130]

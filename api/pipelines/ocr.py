@@ -165,6 +165,64 @@ def line_views(crop: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(np.rot90(crop)), *restack_vertical(crop)]
 
 
+#: :func:`join_stacked_syllables`: the largest gap between two stacked syllables (a share of
+#: their mean height), the least horizontal overlap (a share of the narrower box) and the
+#: largest width ratio.
+STACK_GAP, STACK_OVERLAP, STACK_WIDTH_RATIO = 0.5, 0.6, 1.5
+
+
+def join_stacked_syllables(items: list[tuple[np.ndarray, tuple[str, float, str]]]
+                           ) -> list[tuple[np.ndarray, tuple[str, float, str]]]:
+    """Join detections that are one Hangul syllable each and stand one under the next into
+    one line: a vertical sign whose syllables the detector boxed one by one. Two boxes join
+    when the lower starts at most :data:`STACK_GAP` × their mean height below the upper,
+    overlaps it horizontally by at least :data:`STACK_OVERLAP` × the narrower width, and
+    neither is more than :data:`STACK_WIDTH_RATIO` × as wide as the other. The joined
+    line's quad is the boxes' bounding rectangle, its text the syllables top to bottom, its
+    score their mean and its engine the first's. ``items``: ``(quad (4, 2) pixels,
+    (text, score, engine))``; returns them with every such column joined (others as given)."""
+    def syllable(text: str) -> bool:
+        letters = _letters(text)
+        return len(letters) == 1 and "\uac00" <= letters <= "\ud7a3"
+
+    boxes = [quad_to_xyxy(q) for q, _ in items]
+    singles = [i for i, (_, r) in enumerate(items) if syllable(r[0])]
+    claims: dict[int, int] = {}  # lower box -> the nearest single above that it continues
+    for i in singles:
+        a, nearest = boxes[i], None
+        for j in singles:
+            b = boxes[j]
+            if b[1] <= a[1]:
+                continue
+            wa, wb = a[2] - a[0], b[2] - b[0]
+            overlap = min(a[2], b[2]) - max(a[0], b[0])
+            if (b[1] - a[3] <= STACK_GAP * (a[3] - a[1] + b[3] - b[1]) / 2
+                    and overlap >= STACK_OVERLAP * min(wa, wb)
+                    and max(wa, wb) <= STACK_WIDTH_RATIO * max(1e-6, min(wa, wb))
+                    and (nearest is None or b[1] < boxes[nearest][1])):
+                nearest = j
+        if nearest is not None and (nearest not in claims
+                                    or a[3] > boxes[claims[nearest]][3]):
+            claims[nearest] = i
+    below = {i: j for j, i in claims.items()}
+    chains = []
+    for head in (i for i in below if i not in claims):
+        chain = [head]
+        while chain[-1] in below:
+            chain.append(below[chain[-1]])
+        chains.append(chain)
+    joined = {k for chain in chains for k in chain}
+    out = [item for i, item in enumerate(items) if i not in joined]
+    for chain in chains:
+        x1, y1 = min(boxes[k][0] for k in chain), min(boxes[k][1] for k in chain)
+        x2, y2 = max(boxes[k][2] for k in chain), max(boxes[k][3] for k in chain)
+        quad = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float32)
+        text = "".join(_letters(items[k][1][0]) for k in chain)
+        score = float(np.mean([items[k][1][1] for k in chain]))
+        out.append((quad, (text, score, items[chain[0]][1][2])))
+    return out
+
+
 class OcrPipeline:
     """English/Korean OCR over one RGB image.
 
@@ -314,16 +372,18 @@ class OcrPipeline:
                     deadline: Deadline, model: str = MODELS[0]) -> list[tuple[str, float, str]]:
         """Read every view of every line (:func:`line_views`) in one :meth:`_recognize`
         call; per line the first view's reading stands unless another reads text at a
-        higher score. Returns ``(text, score, engine)`` per line."""
+        higher score. The other views are stacked columns, whose readings lose their
+        spaces: the gaps between pieces are the cut's margins, not word breaks (vertical
+        signs are written without spaces). Returns ``(text, score, engine)`` per line."""
         flat = [view for line in views for view in line]
         readings = iter(self._recognize(flat, lang, timings, deadline, model))
         results = []
         for line in views:
             options = [next(readings) for _ in line]
             best = options[0]
-            for option in options[1:]:
-                if option[0].strip() and option[1] > best[1]:
-                    best = option
+            for text, score, engine in options[1:]:
+                if text.strip() and score > best[1]:
+                    best = ("".join(text.split()), score, engine)
             results.append(best)
         return results
 
@@ -361,7 +421,8 @@ class OcrPipeline:
                 quads = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], np.float32)
                 results = [whole]
         with timings.stage("postprocess"):
-            kept = [(q, r) for q, r in zip(quads, results) if r[0].strip() and r[1] >= min_score]
+            kept = join_stacked_syllables(
+                [(q, r) for q, r in zip(quads, results) if r[0].strip() and r[1] >= min_score])
             order = [i for row in reading_order([quad_to_xyxy(q) for q, _ in kept]) for i in row]
             lines = []
             for q, (t, s, e) in (kept[i] for i in order):
