@@ -109,9 +109,9 @@ def restack_vertical(crop: np.ndarray) -> list[np.ndarray]:
     Each of the crop's text masks (:func:`_text_masks`) gives a row profile; cuts are chosen
     among its local minima by dynamic programming so that each piece's inked height is close
     to ``_RESTACK_SIZE_RATIO`` × the column's inked width (Hangul and Han characters about
-    fill a square) while cutting
-    through as little ink as possible (cost: ``_RESTACK_SHAPE_WEIGHT`` × log² of the height
-    ratio per piece plus the profile at each cut over its mean). Pieces keep the crop's full
+    fill a square) while cutting through as little ink as possible (cost:
+    ``_RESTACK_SHAPE_WEIGHT`` × log² of the height ratio per piece plus the profile at each
+    cut over its mean). Pieces keep the crop's full
     width, so the margins between them stay as letter spacing, and are padded to one height
     (edge pixels repeated). The crop is analysed at most ``_RESTACK_MAX_ROWS`` rows high.
 

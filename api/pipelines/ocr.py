@@ -186,12 +186,17 @@ def join_stacked_syllables(items: list[tuple[np.ndarray, tuple[str, float, str]]
         return len(letters) == 1 and "\uac00" <= letters <= "\ud7a3"
 
     boxes = [quad_to_xyxy(q) for q, _ in items]
-    singles = [i for i, (_, r) in enumerate(items) if syllable(r[0])]
+    # singles top to bottom: a box's candidates below it end where none can be close enough
+    singles = sorted((i for i, (_, r) in enumerate(items) if syllable(r[0])),
+                     key=lambda k: boxes[k][1])
+    tallest = max((boxes[k][3] - boxes[k][1] for k in singles), default=0.0)
     claims: dict[int, int] = {}  # lower box -> the nearest single above that it continues
-    for i in singles:
+    for rank, i in enumerate(singles):
         a, nearest = boxes[i], None
-        for j in singles:
+        for j in singles[rank + 1:]:
             b = boxes[j]
+            if b[1] - a[3] > STACK_GAP * tallest:
+                break
             if b[1] <= a[1]:
                 continue
             wa, wb = a[2] - a[0], b[2] - b[0]
