@@ -532,13 +532,16 @@ def test_a_line_turned_90_degrees_is_still_read_turned(registry):
     assert "".join(page.text.split()) == "영어전문학원", page.text
 
 
-def test_a_sign_boxed_syllable_by_syllable_reads_as_one_line(client):
+@pytest.mark.parametrize("lang", ["ko", "auto"])
+def test_a_sign_boxed_syllable_by_syllable_reads_as_one_line(client, lang):
     # 20 px between the syllables: the detector boxes each one alone, and each is read as
     # its own line; stacked single syllables are joined back into the column they form.
+    # In auto mode PP-OCR read the lone 대 as "CH" until boxes in a column of syllables
+    # were read as Korean too.
     from tests.helpers import png
 
     r = client.post("/ocr", files={"file": ("v.png", png(_vertical_sign(gap=20)))},
-                    data={"lang": "ko"})
+                    data={"lang": lang})
     lines = r.json()["pages"][0]["lines"]
     assert [line["text"] for line in lines] == ["대형출력인쇄"], lines
     x1, y1, x2, y2 = lines[0]["box"]

@@ -171,23 +171,36 @@ def line_views(crop: np.ndarray) -> list[np.ndarray]:
 STACK_GAP, STACK_OVERLAP, STACK_WIDTH_RATIO = 0.5, 0.6, 1.5
 
 
+def _syllable(text: str) -> bool:
+    """Whether ``text`` is one Hangul syllable (spaces aside)."""
+    letters = _letters(text)
+    return len(letters) == 1 and "\uac00" <= letters <= "\ud7a3"
+
+
+def _stacked(upper: list[float], lower: list[float]) -> bool:
+    """Whether xyxy box ``lower`` continues a column under ``upper``: it starts below
+    ``upper``'s top and at most :data:`STACK_GAP` × their mean height below its bottom,
+    overlaps it horizontally by at least :data:`STACK_OVERLAP` × the narrower width, and
+    neither is more than :data:`STACK_WIDTH_RATIO` × as wide as the other."""
+    a, b = upper, lower
+    wa, wb = a[2] - a[0], b[2] - b[0]
+    overlap = min(a[2], b[2]) - max(a[0], b[0])
+    return (b[1] > a[1] and b[1] - a[3] <= STACK_GAP * (a[3] - a[1] + b[3] - b[1]) / 2
+            and overlap >= STACK_OVERLAP * min(wa, wb)
+            and max(wa, wb) <= STACK_WIDTH_RATIO * max(1e-6, min(wa, wb)))
+
+
 def join_stacked_syllables(items: list[tuple[np.ndarray, tuple[str, float, str]]]
                            ) -> list[tuple[np.ndarray, tuple[str, float, str]]]:
     """Join detections that are one Hangul syllable each and stand one under the next into
     one line: a vertical sign whose syllables the detector boxed one by one. Two boxes join
-    when the lower starts at most :data:`STACK_GAP` × their mean height below the upper,
-    overlaps it horizontally by at least :data:`STACK_OVERLAP` × the narrower width, and
-    neither is more than :data:`STACK_WIDTH_RATIO` × as wide as the other. The joined
+    when the lower continues the upper's column (:func:`_stacked`). The joined
     line's quad is the boxes' bounding rectangle, its text the syllables top to bottom, its
     score their mean and its engine the first's. ``items``: ``(quad (4, 2) pixels,
     (text, score, engine))``; returns them with every such column joined (others as given)."""
-    def syllable(text: str) -> bool:
-        letters = _letters(text)
-        return len(letters) == 1 and "\uac00" <= letters <= "\ud7a3"
-
     boxes = [quad_to_xyxy(q) for q, _ in items]
     # singles top to bottom: a box's candidates below it end where none can be close enough
-    singles = sorted((i for i, (_, r) in enumerate(items) if syllable(r[0])),
+    singles = sorted((i for i, (_, r) in enumerate(items) if _syllable(r[0])),
                      key=lambda k: boxes[k][1])
     tallest = max((boxes[k][3] - boxes[k][1] for k in singles), default=0.0)
     claims: dict[int, int] = {}  # lower box -> the nearest single above that it continues
@@ -197,14 +210,7 @@ def join_stacked_syllables(items: list[tuple[np.ndarray, tuple[str, float, str]]
             b = boxes[j]
             if b[1] - a[3] > STACK_GAP * tallest:
                 break
-            if b[1] <= a[1]:
-                continue
-            wa, wb = a[2] - a[0], b[2] - b[0]
-            overlap = min(a[2], b[2]) - max(a[0], b[0])
-            if (b[1] - a[3] <= STACK_GAP * (a[3] - a[1] + b[3] - b[1]) / 2
-                    and overlap >= STACK_OVERLAP * min(wa, wb)
-                    and max(wa, wb) <= STACK_WIDTH_RATIO * max(1e-6, min(wa, wb))
-                    and (nearest is None or b[1] < boxes[nearest][1])):
+            if _stacked(a, b) and (nearest is None or b[1] < boxes[nearest][1]):
                 nearest = j
         if nearest is not None and (nearest not in claims
                                     or a[3] > boxes[claims[nearest]][3]):
@@ -392,6 +398,33 @@ class OcrPipeline:
             results.append(best)
         return results
 
+    def _reread_in_columns(self, quads: np.ndarray, views: list[list[np.ndarray]],
+                           results: list[tuple[str, float, str]], timings: Timings,
+                           deadline: Deadline) -> list[tuple[str, float, str]]:
+        """``auto`` mode: a box PP-OCR read as one or two Latin characters that stands in a
+        column with a Hangul syllable (:func:`_stacked`, either way) is read as Korean too,
+        and a single syllable read at a score ≥ 0.5 replaces it. PP-OCR confidently reads
+        some lone syllables as Latin (``CH`` for 대), so a vertical sign boxed syllable by
+        syllable lost them; a column of syllables is one script."""
+        boxes = [quad_to_xyxy(q) for q in quads]
+        hangul = [j for j, r in enumerate(results) if _syllable(r[0])]
+        suspects = [i for i, (text, _, engine) in enumerate(results)
+                    if engine == "ppocr" and 1 <= len(_letters(text)) <= 2
+                    and not _CJK.search(text)
+                    and any(_stacked(boxes[i], boxes[j]) or _stacked(boxes[j], boxes[i])
+                            for j in hangul)]
+        if not suspects:
+            return results
+        with timings.stage("recognize_ko"):
+            korean = self._read_korean([views[i][0] for i in suspects],
+                                       list(range(len(suspects))), deadline)
+        results = list(results)
+        for k, i in enumerate(suspects):
+            text, score, engine = korean[k]
+            if _syllable(text) and score >= 0.5:
+                results[i] = (_letters(text), score, engine)
+        return results
+
     def __call__(self, image: np.ndarray, *, page: int = 1, lang: str = "auto",
                  model: str = MODELS[0], min_score: float = MIN_SCORE,
                  timings: Timings | None = None,
@@ -418,6 +451,8 @@ class OcrPipeline:
                               for q in quads])
             views = [line_views(crop_quad(image, q, rotate_vertical=False)) for q in quads]
         results = self._read_views(views, lang, timings, deadline, model) if views else []
+        if lang == "auto":
+            results = self._reread_in_columns(quads, views, results, timings, deadline)
         mean = sum(r[1] for r in results) / len(results) if results else 0.0
         single_row = len(reading_order([quad_to_xyxy(q) for q in quads])) <= 1
         if h <= LINE_FALLBACK_MAX_HEIGHT and (single_row or mean < AUTO_LATIN_SCORE):
