@@ -50,15 +50,19 @@ def crop_quad(image: np.ndarray, quad: np.ndarray, rotate_vertical: bool = True)
     matrix = cv2.getPerspectiveTransform(q, dst)
     crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC,
                                borderMode=cv2.BORDER_REPLICATE)
-    if rotate_vertical and is_vertical(crop):
-        crop = np.rot90(crop)
-    return np.ascontiguousarray(crop)
+    return turn_vertical(crop) if rotate_vertical else np.ascontiguousarray(crop)
 
 
 def is_vertical(crop: np.ndarray) -> bool:
     """Whether a text crop ``(h, w, …)`` is at least 1.5× taller than wide: a line of
     text running down the page, either turned 90° or written vertically."""
     return crop.shape[0] >= 1.5 * crop.shape[1]
+
+
+def turn_vertical(crop: np.ndarray) -> np.ndarray:
+    """``crop`` turned 90° counter-clockwise when :func:`is_vertical` (so a line running down
+    the page reads left to right), else as it is; contiguous either way."""
+    return np.ascontiguousarray(np.rot90(crop) if is_vertical(crop) else crop)
 
 
 #: :func:`restack_vertical`: rows (at most) the crop is analysed at, how many candidate cuts
@@ -111,9 +115,9 @@ def restack_vertical(crop: np.ndarray) -> list[np.ndarray]:
     to ``_RESTACK_SIZE_RATIO`` × the column's inked width (Hangul and Han characters about
     fill a square) while cutting through as little ink as possible (cost:
     ``_RESTACK_SHAPE_WEIGHT`` × log² of the height ratio per piece plus the profile at each
-    cut over its mean). Pieces keep the crop's full
-    width, so the margins between them stay as letter spacing, and are padded to one height
-    (edge pixels repeated). The crop is analysed at most ``_RESTACK_MAX_ROWS`` rows high.
+    cut over its mean). Pieces keep the crop's full width, so the margins between them stay
+    as letter spacing, and are padded to one height (edge pixels repeated). The crop is
+    analysed at most ``_RESTACK_MAX_ROWS`` rows high.
 
     Args: ``crop`` ``(h, w, 3)`` uint8 RGB, upright (not turned 90°).
     Returns: the distinct layouts, each ``(h', w', 3)`` uint8 with ``w'`` about the number of

@@ -43,14 +43,14 @@ def on_page(column: np.ndarray) -> np.ndarray:
 
 def in_photo(column: np.ndarray, seed: int) -> np.ndarray:
     """``column`` pasted at a seeded place into one of the objectcut photos
-    (``text_lines._photos``, ≤ 640 px), the photo enlarged first where it is too small."""
+    (``text_lines.photos``, ≤ 640 px), the photo enlarged first where it is too small."""
     import random
 
     import cv2
 
     rng = random.Random(seed)
-    photos = text_lines._photos()
-    photo = photos[rng.randrange(len(photos))].copy()
+    pool = text_lines.photos()
+    photo = pool[rng.randrange(len(pool))].copy()
     h, w = column.shape[:2]
     if photo.shape[0] < h + 20 or photo.shape[1] < w + 20:
         scale = max((h + 40) / photo.shape[0], (w + 40) / photo.shape[1])

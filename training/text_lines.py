@@ -147,7 +147,9 @@ def _syllables() -> str:
 
 
 @lru_cache(maxsize=1)
-def _photos() -> list[np.ndarray]:
+def photos() -> list[np.ndarray]:
+    """The background photos of ``../shared/data/seeds/objectcut``, RGB uint8, each fitted
+    within 640 px (cached after the first call)."""
     out = []
     for path in sorted(PHOTO_DIR.rglob("*.jp*g")):
         im = Image.open(path).convert("RGB")
@@ -218,8 +220,8 @@ def _background(rng: random.Random, w: int, h: int, style: str) -> np.ndarray:
         tint = [max(0, min(255, g + rng.randint(-12, 12))) for _ in range(3)]
         return np.full((h, w, 3), tint, np.uint8)
     kind = rng.choices(["flat", "gradient", "photo"], [5, 3, 2])[0]
-    if kind == "photo" and _photos():
-        photo = rng.choice(_photos())
+    if kind == "photo" and photos():
+        photo = rng.choice(photos())
         ph, pw = photo.shape[:2]
         scale = max(w / pw, h / ph) * rng.uniform(1.0, 2.0)
         big = cv2.resize(photo, (int(pw * scale) + 1, int(ph * scale) + 1))

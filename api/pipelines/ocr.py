@@ -31,7 +31,15 @@ import numpy as np
 
 from ..engines import korec, ppocr, tesseract
 from ..registry import Registry
-from ..vision import crop_quad, is_vertical, order_quad, quad_to_xyxy, reading_order, restack_vertical
+from ..vision import (
+    crop_quad,
+    is_vertical,
+    order_quad,
+    quad_to_xyxy,
+    reading_order,
+    restack_vertical,
+    turn_vertical,
+)
 from .base import Deadline, Timings, tracking
 
 LANGS = ("auto", "en", "ko")
@@ -162,7 +170,7 @@ def line_views(crop: np.ndarray) -> list[np.ndarray]:
     Korean signboards, which a line recogniser cannot read turned)."""
     if not is_vertical(crop):
         return [crop]
-    return [np.ascontiguousarray(np.rot90(crop)), *restack_vertical(crop)]
+    return [turn_vertical(crop), *restack_vertical(crop)]
 
 
 #: :func:`join_stacked_syllables`: the largest gap between two stacked syllables (a share of
@@ -443,13 +451,15 @@ class OcrPipeline:
             quads = self._detect(image)
         deadline.check()
         with timings.stage("crop"):
-            views = [line_views(crop_quad(image, q, rotate_vertical=False)) for q in quads]
-        turned = lang != "ko" and self._upside_down([v[0] for v in views], timings)
+            crops = [crop_quad(image, q, rotate_vertical=False) for q in quads]
+        turned = lang != "ko" and self._upside_down([turn_vertical(c) for c in crops], timings)
         if turned:  # read the page the right way up; coordinates are mapped back below
             image = np.ascontiguousarray(image[::-1, ::-1])
             quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
                               for q in quads])
-            views = [line_views(crop_quad(image, q, rotate_vertical=False)) for q in quads]
+            crops = [crop_quad(image, q, rotate_vertical=False) for q in quads]
+        with timings.stage("crop"):  # once the page is the right way up
+            views = [line_views(c) for c in crops]
         results = self._read_views(views, lang, timings, deadline, model) if views else []
         if lang == "auto":
             results = self._reread_in_columns(quads, views, results, timings, deadline)
