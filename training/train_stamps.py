@@ -23,6 +23,9 @@ Steps:
    not adopted (``training/experiments.md``), so the shipped config has none. Optional
    ``added`` labels (``training/stamps_added.json``: unlabelled stamps a person confirmed on
    contact sheets) join the train and valid boxes; not in the shipped model's run.
+   Optional ``mosaic`` (the share of samples laid 2 × 2 with three other pages,
+   :func:`mosaic_augmenter`; off after ``mosaic_until`` of the run, as YOLOX ends without
+   it); 0 in the shipped config.
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
@@ -369,20 +372,60 @@ def augmenter(size: int, seed: int):
                                 label_fields=["labels"]), seed=seed)
 
 
+def mosaic_augmenter(size: int, seed: int):
+    """YOLO's mosaic (Bochkovskiy et al., YOLOv4, 2020; YOLOX trains with it) from
+    ``albumentations.Mosaic``: the page and three others, each fitted whole into a
+    ``size``² cell with its aspect kept (``cv2.INTER_AREA``, as the service shrinks scans),
+    laid 2 × 2 and cropped to ``size``² around a random centre, so stamps keep the scale of
+    single-page training but meet other pages' print and page edges. Boxes less than half
+    visible are dropped, as in :func:`augmenter`."""
+    import albumentations as A
+
+    return A.Compose([
+        A.Mosaic(grid_yx=(2, 2), target_size=(size, size), cell_shape=(size, size),
+                 fit_mode="contain", interpolation=cv2.INTER_AREA, fill=stampdet.PAD_VALUE,
+                 p=1.0),
+    ], bbox_params=A.BboxParams(format="pascal_voc", min_visibility=0.5,
+                                label_fields=["labels"]), seed=seed)
+
+
 class StampSet(torch.utils.data.Dataset):
     """``items`` (path, ``(G, 4)`` boxes, unstretch?, ``(I, 4)`` ignore regions) →
     (``[3, S, S]`` float32 BGR 0–255, ``(G', 4)`` and ``(I', 4)`` float32 xyxy network
-    pixels)."""
+    pixels). With probability ``mosaic`` (``mosaic_p``, which training may lower while the
+    loader's workers run) a page is first laid with three random others by
+    :func:`mosaic_augmenter`."""
 
     def __init__(self, items: list[tuple[str, np.ndarray, bool, np.ndarray]], size: int,
-                 seed: int, unstretch: tuple[float, float]):
+                 seed: int, unstretch: tuple[float, float], mosaic: float = 0.0):
         self.items, self.size, self.seed, self.unstretch = items, size, seed, unstretch
         self.transform = augmenter(size, seed)
+        # Shared with the loader's worker processes, so training can turn mosaic off late.
+        self.mosaic_p = torch.tensor([float(mosaic)]).share_memory_()
+        self.mosaic = mosaic_augmenter(size, seed) if mosaic > 0 else None
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int):
+        image, boxes, labels = self._page(i)
+        if self.mosaic is not None and random.random() < float(self.mosaic_p[0]):
+            others = [self._page(random.randrange(len(self.items))) for _ in range(3)]
+            out = self.mosaic(image=image, bboxes=boxes, labels=labels.tolist(),
+                              mosaic_metadata=[{"image": im, "bboxes": b, "labels": lab.tolist()}
+                                               for im, b, lab in others])
+            image = out["image"]
+            boxes = np.array(out["bboxes"], np.float32).reshape(-1, 4)
+            labels = np.array(out["labels"], np.int64).reshape(-1)
+        out = self.transform(image=image, bboxes=boxes, labels=labels.tolist())
+        x = torch.from_numpy(np.ascontiguousarray(out["image"].transpose(2, 0, 1))).float()
+        moved = np.array(out["bboxes"], np.float32).reshape(-1, 4)
+        kinds = np.array(out["labels"], np.int64).reshape(-1)
+        return x, torch.as_tensor(moved[kinds == 0]), torch.as_tensor(moved[kinds == 1])
+
+    def _page(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Item ``i`` read and unstretched: BGR uint8 page, ``(N, 4)`` float32 xyxy pixel
+        boxes clipped to it, ``(N,)`` int64 kinds (0 stamp, 1 ignore region)."""
         path, boxes, stretched, ignore = self.items[i]
         image = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR, as the model takes it
         labels = np.array([0] * len(boxes) + [1] * len(ignore))
@@ -397,12 +440,7 @@ class StampSet(torch.utils.data.Dataset):
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         keep = ((boxes[:, 2] - boxes[:, 0]) > 2) & ((boxes[:, 3] - boxes[:, 1]) > 2)
-        boxes, labels = boxes[keep], labels[keep]
-        out = self.transform(image=image, bboxes=boxes, labels=labels.tolist())
-        x = torch.from_numpy(np.ascontiguousarray(out["image"].transpose(2, 0, 1))).float()
-        moved = np.array(out["bboxes"], np.float32).reshape(-1, 4)
-        kinds = np.array(out["labels"], np.int64).reshape(-1)
-        return x, torch.as_tensor(moved[kinds == 0]), torch.as_tensor(moved[kinds == 1])
+        return image, boxes[keep], labels[keep]
 
 
 def _collate(batch):
@@ -415,6 +453,8 @@ def _worker_init(worker_id: int) -> None:
     seed = info.seed % 2**31
     random.seed(seed)
     info.dataset.transform.set_random_seed(seed)
+    if info.dataset.mosaic is not None:
+        info.dataset.mosaic.set_random_seed(seed + 1)
 
 
 # ----------------------------------------------------------------------------- evaluate
@@ -567,7 +607,8 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     log(f"{sum(len(v) for v in regions.values())} ignore regions on {len(regions)} pages")
     log(f"training on {len(train_rows)} real and {len(synthetic)} synthetic pages; "
         f"{len(valid_rows)} valid pages")
-    data = StampSet(items, size, seed, tuple(config["unstretch"]))
+    mosaic = float(config["mosaic"])
+    data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic)
     sampler = None
     if float(config.get("thin_repeat", 1.0)) != 1.0:
         weights = thin_repeat(train_rows, size, float(config["thin_side"]),
@@ -629,6 +670,10 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             sched.step()
             step += 1
             running.append(float(loss))
+            done = max(step / steps, (time.time() - started) / limit)
+            if mosaic and float(data.mosaic_p[0]) > 0 and done >= float(config["mosaic_until"]):
+                data.mosaic_p[0] = 0.0  # YOLOX's last epochs: plain pages only
+                log(f"mosaic off from step {step}")
             if step % 25 == 0:
                 log(f"step {step}/{steps} loss {np.mean(running):.3f} {parts} "
                     f"lr {sched.get_last_lr()[0]:.2e} ({time.time() - started:.0f} s)")
