@@ -188,6 +188,47 @@ def test_thin_repeat_weights_pages_by_their_thinnest_stamp_at_the_letterbox():
     assert thin_repeat(rows, 512, 50, 2.5) == [2.5, 2.5, 1.0, 2.5]
 
 
+def test_mosaic_lays_four_pages_and_moves_each_pages_boxes_with_it(tmp_path):
+    """``mosaic_augmenter``: the page and three others, each with one filled square of its
+    own colour as its stamp, come back as one ``size``² image in which every returned box
+    still frames a square of one page's colour, and squares of several pages appear; with the
+    shared probability set to 0 a sample is the page alone."""
+    from training.train_stamps import NO_BOXES, StampSet
+
+    colours = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (200, 0, 200)]
+    items = []
+    for k, colour in enumerate(colours):
+        page = np.full((400, 300, 3), 255, np.uint8)
+        cv2.rectangle(page, (100, 150), (199, 249), colour, -1)
+        cv2.imwrite(str(tmp_path / f"{k}.png"), page)
+        items.append((str(tmp_path / f"{k}.png"), np.array([[100, 150, 200, 250]], np.float32),
+                      False, NO_BOXES))
+    data = StampSet(items, 256, seed=3, unstretch=(1.0, 1.0), mosaic=1.0)
+    seen = set()
+    for i in range(8):
+        image, boxes, labels = data._page(i % 4)
+        others = [data._page(k) for k in range(4) if k != i % 4]
+        out = data.mosaic(image=image, bboxes=boxes, labels=labels.tolist(),
+                          mosaic_metadata=[{"image": im, "bboxes": b, "labels": lab.tolist()}
+                                           for im, b, lab in others])
+        assert out["image"].shape == (256, 256, 3)
+        for x0, y0, x1, y1 in np.array(out["bboxes"]).reshape(-1, 4):
+            assert 0 <= x0 < x1 <= 256 and 0 <= y0 < y1 <= 256
+            inside = out["image"][int(y0) + 2:int(y1) - 2, int(x0) + 2:int(x1) - 2].reshape(-1, 3)
+            colour = tuple(int(v) for v in np.median(inside, axis=0))
+            assert min(np.abs(np.subtract(colour, c)).max() for c in colours) <= 12, colour
+            seen.add(min(colours, key=lambda c: np.abs(np.subtract(colour, c)).max()))
+    assert len(seen) >= 3
+
+    def refuse(**_):
+        raise AssertionError("mosaic drawn at probability 0")
+
+    data.mosaic_p[0] = 0.0
+    data.mosaic = refuse
+    x, stamps, ignored = data[0]
+    assert x.shape == (3, 256, 256) and len(stamps) == 1 and len(ignored) == 0
+
+
 def test_ignore_file_names_train_pages_only():
     """``training/stamps_ignore.json`` (the recipe's ignore regions) holds boxes for pages of
     the pool's train split only, never of its valid split."""
