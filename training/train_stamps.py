@@ -25,7 +25,7 @@ Steps:
    contact sheets) join the train and valid boxes; not in the shipped model's run.
    Optional ``mosaic`` (the share of samples laid 2 × 2 with three other pages,
    :func:`mosaic_augmenter`; off after ``mosaic_until`` of the run, as YOLOX ends without
-   it); 0 in the shipped config.
+   it, 0.85 unless set); off unless set, and off in the shipped members' runs.
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
@@ -607,7 +607,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     log(f"{sum(len(v) for v in regions.values())} ignore regions on {len(regions)} pages")
     log(f"training on {len(train_rows)} real and {len(synthetic)} synthetic pages; "
         f"{len(valid_rows)} valid pages")
-    mosaic = float(config["mosaic"])
+    mosaic = float(config.get("mosaic", 0.0))
     data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic)
     sampler = None
     if float(config.get("thin_repeat", 1.0)) != 1.0:
@@ -671,7 +671,7 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             step += 1
             running.append(float(loss))
             done = max(step / steps, (time.time() - started) / limit)
-            if mosaic and float(data.mosaic_p[0]) > 0 and done >= float(config["mosaic_until"]):
+            if mosaic and float(data.mosaic_p[0]) > 0 and done >= float(config.get("mosaic_until", 0.85)):
                 data.mosaic_p[0] = 0.0  # YOLOX's last epochs: plain pages only
                 log(f"mosaic off from step {step}")
             if step % 25 == 0:
