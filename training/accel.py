@@ -84,13 +84,18 @@ def warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup: int, time_limi
     """Linear warm-up over ``warmup`` steps, then a cosine from the base learning rate down to
     ``floor`` × base over ``steps`` steps or over ``time_limit_s`` seconds from now, whichever
     ends first — so a run that a slower machine stops at its time limit still ends annealed.
-    Call ``step()`` once per optimiser step."""
+    Call ``step()`` once per optimiser step; ``progress(step)`` on the returned scheduler
+    gives the share of the schedule done (0–1), for switches tied to the run's end."""
     start = time.time()
     limit = max(1.0, float(time_limit_s))
 
-    def factor(s: int) -> float:
-        progress = min(1.0, max(s / steps, (time.time() - start) / limit))
-        return min(1.0, (s + 1) / warmup) * (
-            floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+    def progress(s: int) -> float:
+        return min(1.0, max(s / steps, (time.time() - start) / limit))
 
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    def factor(s: int) -> float:
+        return min(1.0, (s + 1) / warmup) * (
+            floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress(s))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    sched.progress = progress  # share of the schedule done after step s, 0–1
+    return sched

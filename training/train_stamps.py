@@ -670,8 +670,8 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
             sched.step()
             step += 1
             running.append(float(loss))
-            done = max(step / steps, (time.time() - started) / limit)
-            if mosaic and float(data.mosaic_p[0]) > 0 and done >= float(config.get("mosaic_until", 0.85)):
+            if (mosaic and float(data.mosaic_p[0]) > 0
+                    and sched.progress(step) >= float(config.get("mosaic_until", 0.85))):
                 data.mosaic_p[0] = 0.0  # YOLOX's last epochs: plain pages only
                 log(f"mosaic off from step {step}")
             if step % 25 == 0:
