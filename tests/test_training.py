@@ -229,6 +229,49 @@ def test_mosaic_lays_four_pages_and_moves_each_pages_boxes_with_it(tmp_path):
     assert x.shape == (3, 256, 256) and len(stamps) == 1 and len(ignored) == 0
 
 
+def test_copy_paste_sets_real_ink_where_no_stamp_is_and_labels_it(tmp_path):
+    """``stamp_donors`` cuts a page's blue ring (found by ``api.inkmask``) with its ink mask;
+    ``paste_stamps`` lays copies on another page away from its labelled stamp, each new box
+    framing blue ink at the donor's share of the page, the page's own print kept under the
+    ink (darken blend); ``StampSet`` at probability 0 never pastes."""
+    import random
+
+    from training.train_stamps import NO_BOXES, StampSet, paste_stamps, stamp_donors
+
+    donor_page = np.full((600, 400, 3), 250, np.uint8)
+    cv2.circle(donor_page, (200, 300), 60, (200, 60, 20), 6)  # BGR blue ring
+    cv2.putText(donor_page, "SEAL", (160, 310), cv2.FONT_HERSHEY_SIMPLEX, 1, (200, 60, 20), 3)
+    cv2.imwrite(str(tmp_path / "donor.png"), donor_page)
+    rows = [{"file": str(tmp_path / "donor.png"), "source": "project pages",
+             "boxes": np.array([[130, 230, 270, 370]], np.float32)}]
+    donors = stamp_donors(rows, (1.0, 1.0))
+    assert len(donors) == 1
+    patch, mask, share = donors[0]
+    assert patch.shape[:2] == mask.shape and 0.2 < share < 0.26 and mask.mean() > 0.05
+
+    target = np.full((800, 600, 3), 255, np.uint8)
+    target[::9] = 0  # print: dark rows over the whole page
+    own = np.array([[50, 50, 150, 150]], np.float32)
+    image, boxes, labels = paste_stamps(target, own, np.zeros(1, np.int64), donors, 3,
+                                        random.Random(4))
+    assert len(boxes) == len(labels) >= 3 and (labels == 0).all()
+    assert (boxes[0] == own[0]).all() and (image[::9] == 0).all()
+    for x1, y1, x2, y2 in boxes[1:].astype(int):
+        assert x2 <= 600 and y2 <= 800 and (x1 >= 150 or x2 <= 50 or y1 >= 150 or y2 <= 50)
+        assert 0.8 * 0.23 * 800 <= max(x2 - x1, y2 - y1) <= 1.25 * 0.24 * 800 + 1
+        crop = image[y1:y2, x1:x2].reshape(-1, 3).astype(int)
+        assert ((crop[:, 0] - crop[:, 2]) > 100).sum() > 200  # blue ink inside
+    outside = np.ones(image.shape[:2], bool)
+    for x1, y1, x2, y2 in boxes[1:].astype(int):
+        outside[y1:y2, x1:x2] = False
+    assert (image[outside] == target[outside]).all()
+
+    cv2.imwrite(str(tmp_path / "page.png"), target)
+    data = StampSet([(str(tmp_path / "page.png"), own, False, NO_BOXES)], 256, seed=3,
+                    unstretch=(1.0, 1.0), copy_paste=0.0, donors=donors)
+    assert all(len(data[0][1]) == 1 for _ in range(5))
+
+
 def test_ignore_file_names_train_pages_only():
     """``training/stamps_ignore.json`` (the recipe's ignore regions) holds boxes for pages of
     the pool's train split only, never of its valid split."""

@@ -26,6 +26,9 @@ Steps:
    Optional ``mosaic`` (the share of samples laid 2 × 2 with three other pages,
    :func:`mosaic_augmenter`; off after ``mosaic_until`` of the run, as YOLOX ends without
    it, 0.85 unless set); off unless set, and off in the shipped members' runs.
+   Optional ``copy_paste`` (the share of samples that get 1 to ``copy_paste_max`` real
+   stamps of the train split pasted on, :func:`stamp_donors`, :func:`paste_stamps`); off
+   unless set, and off in the shipped members' runs.
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
    ``1 − IoU²`` ×5 on the matched anchors, objectness BCE on all, class BCE against the IoU.
@@ -268,6 +271,97 @@ def pool(split: str, added: str | Path | None = None) -> list[dict]:
     return rows
 
 
+def stretched(row: dict) -> bool:
+    """Whether a pool row's page was stretched to a square by its source (Roboflow's 640 ×
+    640 export), so training squeezes its width back (``unstretch``)."""
+    return "Roboflow" in row["source"] or "Nihal" in row["source"]
+
+
+def stamp_donors(rows: list[dict], unstretch: tuple[float, float]
+                 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """The real stamps copy-paste draws from (:func:`paste_stamps`): for every labelled box
+    of the pool ``rows`` whose ink :func:`api.inkmask.refine` finds, the BGR uint8 patch
+    ``(h, w, 3)`` of the box around both label and ink, its ink mask ``(h, w)`` bool, and
+    the patch's long side as a share (0–1) of its page's long side. Stretched pages
+    (:func:`stretched`) are first squeezed by the middle of ``unstretch``."""
+    from api import inkmask
+
+    donors = []
+    for row in rows:
+        if not len(row["boxes"]):
+            continue
+        image = cv2.imread(row["file"], cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        boxes = row["boxes"].astype(np.float32)
+        if stretched(row):
+            f = sum(unstretch) / 2
+            image = cv2.resize(image, (max(8, int(image.shape[1] * f)), image.shape[0]),
+                               interpolation=cv2.INTER_AREA)
+            boxes = boxes * np.array([f, 1, f, 1], np.float32)
+        h, w = image.shape[:2]
+        rgb = np.ascontiguousarray(image[..., ::-1])
+        for box in boxes:
+            ink = inkmask.refine(rgb, box)
+            if ink is None:
+                continue
+            ix1, iy1, ix2, iy2 = inkmask.pixel_box(ink.box)
+            bx1, by1, bx2, by2 = inkmask.pixel_box(box)
+            x1, y1 = max(0, min(ix1, bx1)), max(0, min(iy1, by1))
+            x2, y2 = min(w, max(ix2, bx2)), min(h, max(iy2, by2))
+            if x2 - x1 < 4 or y2 - y1 < 4:
+                continue
+            mask = np.zeros((y2 - y1, x2 - x1), bool)
+            ink_h = min(ink.mask.shape[0], y2 - iy1)
+            ink_w = min(ink.mask.shape[1], x2 - ix1)
+            mask[iy1 - y1:iy1 - y1 + ink_h, ix1 - x1:ix1 - x1 + ink_w] = ink.mask[:ink_h, :ink_w]
+            if mask.any():
+                donors.append((image[y1:y2, x1:x2].copy(), mask, max(x2 - x1, y2 - y1) / max(h, w)))
+    return donors
+
+
+def paste_stamps(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray,
+                 donors: list[tuple[np.ndarray, np.ndarray, float]], count: int,
+                 rng: random.Random | None = None, scale: tuple[float, float] = (0.8, 1.25),
+                 tries: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copy-paste (Dwibedi et al., ICCV 2017; Ghiasi et al., CVPR 2021) of real stamps onto a
+    BGR uint8 page ``(H, W, 3)`` with its ``(N, 4)`` float32 xyxy pixel ``boxes`` and
+    ``(N,)`` int64 ``labels`` (0 stamp, 1 ignore region): up to ``count`` donors of
+    :func:`stamp_donors`, each resized to its share of the page's long side × ``scale``, set
+    where it overlaps no box, its ink laid by a darken blend (the darker of page and ink:
+    ink over print). Returns a new page and the boxes and labels with the pasted stamps
+    appended (label 0); a donor that fits nowhere in ``tries`` places is skipped."""
+    rng = rng or random
+    h, w = image.shape[:2]
+    out = image.copy()
+    taken = [b for b in np.asarray(boxes, np.float32).reshape(-1, 4)]
+    pasted = []
+    for _ in range(count if donors else 0):
+        patch, mask, share = donors[rng.randrange(len(donors))]
+        side = share * max(h, w) * rng.uniform(*scale)
+        f = side / max(patch.shape[:2])
+        ph, pw = max(2, round(patch.shape[0] * f)), max(2, round(patch.shape[1] * f))
+        if ph >= h or pw >= w:
+            continue
+        for _ in range(tries):
+            x, y = rng.randrange(w - pw), rng.randrange(h - ph)
+            if all(x >= b[2] or x + pw <= b[0] or y >= b[3] or y + ph <= b[1] for b in taken):
+                break
+        else:
+            continue
+        p = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+        m = cv2.resize(mask.astype(np.uint8), (pw, ph), interpolation=cv2.INTER_NEAREST) > 0
+        region = out[y:y + ph, x:x + pw]
+        region[m] = np.minimum(region[m], p[m])
+        box = np.array([x, y, x + pw, y + ph], np.float32)
+        taken.append(box)
+        pasted.append(box)
+    if not pasted:
+        return out, boxes, labels
+    return (out, np.concatenate([np.asarray(boxes, np.float32).reshape(-1, 4), np.stack(pasted)]),
+            np.concatenate([labels, np.zeros(len(pasted), labels.dtype)]))
+
+
 def thin_repeat(rows: list[dict], size: int, thin_side: float, repeat: float) -> list[float]:
     """Sampling weights per pool row, after repeat-factor sampling (Gupta et al., LVIS,
     CVPR 2019) with stamp shape as the rare category: a page holding a stamp whose shorter
@@ -394,11 +488,14 @@ class StampSet(torch.utils.data.Dataset):
     (``[3, S, S]`` float32 BGR 0–255, ``(G', 4)`` and ``(I', 4)`` float32 xyxy network
     pixels). With probability ``mosaic`` (``mosaic_p``, which training may lower while the
     loader's workers run) a page is first laid with three random others by
-    :func:`mosaic_augmenter`."""
+    :func:`mosaic_augmenter`. With probability ``copy_paste`` a page first gets 1 to
+    ``paste_max`` stamps of ``donors`` (:func:`paste_stamps`)."""
 
     def __init__(self, items: list[tuple[str, np.ndarray, bool, np.ndarray]], size: int,
-                 seed: int, unstretch: tuple[float, float], mosaic: float = 0.0):
+                 seed: int, unstretch: tuple[float, float], mosaic: float = 0.0,
+                 copy_paste: float = 0.0, donors: list | None = None, paste_max: int = 3):
         self.items, self.size, self.seed, self.unstretch = items, size, seed, unstretch
+        self.copy_paste, self.donors, self.paste_max = copy_paste, donors or [], paste_max
         self.transform = augmenter(size, seed)
         # Shared with the loader's worker processes, so training can turn mosaic off late.
         self.mosaic_p = torch.tensor([float(mosaic)]).share_memory_()
@@ -409,6 +506,9 @@ class StampSet(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         image, boxes, labels = self._page(i)
+        if self.donors and random.random() < self.copy_paste:
+            image, boxes, labels = paste_stamps(image, boxes, labels, self.donors,
+                                                random.randint(1, self.paste_max))
         if self.mosaic is not None and random.random() < float(self.mosaic_p[0]):
             others = [self._page(random.randrange(len(self.items))) for _ in range(3)]
             out = self.mosaic(image=image, bboxes=boxes, labels=labels.tolist(),
@@ -600,15 +700,20 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
         train_rows = train_rows[:int(config["limit_pool"])]
         valid_rows = valid_rows[:int(config["limit_pool"])]
     regions = ignore_regions(config.get("ignore"))
-    items = [(r["file"], r["boxes"], "Roboflow" in r["source"] or "Nihal" in r["source"],
-              regions.get(r["rel"], NO_BOXES)) for r in train_rows]
+    items = [(r["file"], r["boxes"], stretched(r), regions.get(r["rel"], NO_BOXES))
+             for r in train_rows]
     items += [(str(folder / name), np.array(b, np.float32).reshape(-1, 4), False, NO_BOXES)
               for name, b in sorted(synthetic.items())]
     log(f"{sum(len(v) for v in regions.values())} ignore regions on {len(regions)} pages")
     log(f"training on {len(train_rows)} real and {len(synthetic)} synthetic pages; "
         f"{len(valid_rows)} valid pages")
     mosaic = float(config.get("mosaic", 0.0))
-    data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic)
+    copy_paste = float(config.get("copy_paste", 0.0))
+    donors = stamp_donors(train_rows, tuple(config["unstretch"])) if copy_paste > 0 else []
+    if copy_paste > 0:
+        log(f"copy-paste: {len(donors)} real stamps to paste on {copy_paste:.0%} of samples")
+    data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic, copy_paste, donors,
+                    int(config.get("copy_paste_max", 3)))
     sampler = None
     if float(config.get("thin_repeat", 1.0)) != 1.0:
         weights = thin_repeat(train_rows, size, float(config["thin_side"]),
