@@ -277,6 +277,15 @@ def stretched(row: dict) -> bool:
     return "Roboflow" in row["source"] or "Nihal" in row["source"]
 
 
+def squeeze_width(image: np.ndarray, boxes: np.ndarray, f: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A page ``(H, W, 3)`` narrowed to ``f`` × its width (area averaging) and its ``(N, 4)``
+    xyxy pixel boxes with it: undoes a source's stretch to a square (``unstretch``)."""
+    image = cv2.resize(image, (max(8, int(image.shape[1] * f)), image.shape[0]),
+                       interpolation=cv2.INTER_AREA)
+    return image, boxes * np.array([f, 1, f, 1], np.float32)
+
+
 def stamp_donors(rows: list[dict], unstretch: tuple[float, float]
                  ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """The real stamps copy-paste draws from (:func:`paste_stamps`): for every labelled box
@@ -295,10 +304,7 @@ def stamp_donors(rows: list[dict], unstretch: tuple[float, float]
             continue
         boxes = row["boxes"].astype(np.float32)
         if stretched(row):
-            f = sum(unstretch) / 2
-            image = cv2.resize(image, (max(8, int(image.shape[1] * f)), image.shape[0]),
-                               interpolation=cv2.INTER_AREA)
-            boxes = boxes * np.array([f, 1, f, 1], np.float32)
+            image, boxes = squeeze_width(image, boxes, sum(unstretch) / 2)
         h, w = image.shape[:2]
         rgb = np.ascontiguousarray(image[..., ::-1])
         for box in boxes:
@@ -531,10 +537,7 @@ class StampSet(torch.utils.data.Dataset):
         labels = np.array([0] * len(boxes) + [1] * len(ignore))
         boxes = np.concatenate([boxes, ignore]).reshape(-1, 4)
         if stretched:
-            f = random.uniform(*self.unstretch)
-            image = cv2.resize(image, (max(8, int(image.shape[1] * f)), image.shape[0]),
-                               interpolation=cv2.INTER_AREA)
-            boxes = boxes * np.array([f, 1, f, 1], np.float32)
+            image, boxes = squeeze_width(image, boxes, random.uniform(*self.unstretch))
         h, w = image.shape[:2]
         boxes = boxes.copy()
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
@@ -709,8 +712,9 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
         f"{len(valid_rows)} valid pages")
     mosaic = float(config.get("mosaic", 0.0))
     copy_paste = float(config.get("copy_paste", 0.0))
-    donors = stamp_donors(train_rows, tuple(config["unstretch"])) if copy_paste > 0 else []
+    donors = []
     if copy_paste > 0:
+        donors = stamp_donors(train_rows, tuple(config["unstretch"]))
         log(f"copy-paste: {len(donors)} real stamps to paste on {copy_paste:.0%} of samples")
     data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic, copy_paste, donors,
                     int(config.get("copy_paste_max", 3)))
