@@ -27,7 +27,8 @@ Steps:
    :func:`mosaic_augmenter`; off after ``mosaic_until`` of the run, as YOLOX ends without
    it, 0.85 unless set); off unless set, and off in the shipped members' runs.
    Optional ``copy_paste`` (the share of samples that get 1 to ``copy_paste_max`` real
-   stamps of the train split pasted on, :func:`stamp_donors`, :func:`paste_stamps`); off
+   stamps of the train split pasted on, :func:`stamp_donors`, :func:`paste_stamps`; donors
+   thinner than ``thin_side`` at the letterbox entered ``copy_paste_thin`` times); off
    unless set, and off in the shipped members' runs.
 3. **Training.** YOLOX's loss (Ge et al., 2021): SimOTA assignment (centre prior 2.5
    strides, dynamic k from the top-10 IoUs, cost = class BCE + 3 · −log IoU), IoU loss
@@ -715,6 +716,13 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     donors = []
     if copy_paste > 0:
         donors = stamp_donors(train_rows, tuple(config["unstretch"]))
+        thin = float(config.get("copy_paste_thin", 1.0))
+        if thin != 1.0:  # repeat-factor sampling of thin donors, as ``thin_repeat`` does pages
+            side = float(config["thin_side"])
+            rare = [d for d in donors if min(d[0].shape[:2]) / max(d[0].shape[:2]) * d[2] * size
+                    < side]
+            donors += rare * (round(thin) - 1)
+            log(f"{len(rare)} thin donors entered {round(thin)}x")
         log(f"copy-paste: {len(donors)} real stamps to paste on {copy_paste:.0%} of samples")
     data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic, copy_paste, donors,
                     int(config.get("copy_paste_max", 3)))
