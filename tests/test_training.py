@@ -236,7 +236,7 @@ def test_copy_paste_sets_real_ink_where_no_stamp_is_and_labels_it(tmp_path):
     ink (darken blend); ``StampSet`` at probability 0 never pastes."""
     import random
 
-    from training.train_stamps import NO_BOXES, StampSet, paste_stamps, stamp_donors
+    from training.train_stamps import NO_BOXES, StampSet, paste_stamps, stamp_donors, thin_donors_repeated
 
     donor_page = np.full((600, 400, 3), 250, np.uint8)
     cv2.circle(donor_page, (200, 300), 60, (200, 60, 20), 6)  # BGR blue ring
@@ -265,6 +265,9 @@ def test_copy_paste_sets_real_ink_where_no_stamp_is_and_labels_it(tmp_path):
     for x1, y1, x2, y2 in boxes[1:].astype(int):
         outside[y1:y2, x1:x2] = False
     assert (image[outside] == target[outside]).all()
+
+    thin = (np.zeros((10, 100, 3), np.uint8), np.ones((10, 100), bool), 0.5)  # 25 × 2.5 px at 512
+    assert len(thin_donors_repeated(donors + [thin], 512, 50, 3)) == 4  # ring once, thin 3×
 
     cv2.imwrite(str(tmp_path / "page.png"), target)
     data = StampSet([(str(tmp_path / "page.png"), own, False, NO_BOXES)], 256, seed=3,

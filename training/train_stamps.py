@@ -327,6 +327,19 @@ def stamp_donors(rows: list[dict], unstretch: tuple[float, float]
     return donors
 
 
+def thin_donors_repeated(donors: list[tuple[np.ndarray, np.ndarray, float]], size: int,
+                         thin_side: float, repeat: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Repeat-factor sampling on the donor bank (as :func:`thin_repeat` does on pages): each
+    :func:`stamp_donors` donor whose shorter side, once its page is fitted into the
+    ``size``-px letterbox, is under ``thin_side`` pixels appears ``repeat`` times, the
+    others once."""
+    def short(donor) -> float:
+        patch, _, share = donor
+        return min(patch.shape[:2]) / max(patch.shape[:2]) * share * size
+
+    return donors + [d for d in donors if short(d) < thin_side] * (repeat - 1)
+
+
 def paste_stamps(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray,
                  donors: list[tuple[np.ndarray, np.ndarray, float]], count: int,
                  rng: random.Random | None = None, scale: tuple[float, float] = (0.8, 1.25),
@@ -716,13 +729,10 @@ def train(config: dict, out_dir: Path, cache_root: Path, device: str = "cpu",
     donors = []
     if copy_paste > 0:
         donors = stamp_donors(train_rows, tuple(config["unstretch"]))
-        thin = float(config.get("copy_paste_thin", 1.0))
-        if thin != 1.0:  # repeat-factor sampling of thin donors, as ``thin_repeat`` does pages
-            side = float(config["thin_side"])
-            rare = [d for d in donors if min(d[0].shape[:2]) / max(d[0].shape[:2]) * d[2] * size
-                    < side]
-            donors += rare * (round(thin) - 1)
-            log(f"{len(rare)} thin donors entered {round(thin)}x")
+        thin = round(float(config.get("copy_paste_thin", 1)))
+        if thin != 1:
+            donors = thin_donors_repeated(donors, size, float(config["thin_side"]), thin)
+            log(f"thin donors entered {thin}x: {len(donors)} in the bank")
         log(f"copy-paste: {len(donors)} real stamps to paste on {copy_paste:.0%} of samples")
     data = StampSet(items, size, seed, tuple(config["unstretch"]), mosaic, copy_paste, donors,
                     int(config.get("copy_paste_max", 3)))
