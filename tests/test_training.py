@@ -266,7 +266,7 @@ def test_copy_paste_sets_real_ink_where_no_stamp_is_and_labels_it(tmp_path):
         outside[y1:y2, x1:x2] = False
     assert (image[outside] == target[outside]).all()
 
-    thin = (np.zeros((10, 100, 3), np.uint8), np.ones((10, 100), bool), 0.5)  # 25 × 2.5 px at 512
+    thin = (np.zeros((10, 100, 3), np.uint8), np.ones((10, 100), bool), 0.5)  # 256 × 26 px at 512
     assert len(thin_donors_repeated(donors + [thin], 512, 50, 3)) == 4  # ring once, thin 3×
 
     cv2.imwrite(str(tmp_path / "page.png"), target)
