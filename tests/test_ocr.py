@@ -146,3 +146,44 @@ def test_two_column_page_reads_column_by_column(pipeline):
                                     "the Greco-Roman city")]
     right = text.index("need receives flour")
     assert left == sorted(left) and max(left) < right
+
+
+def test_a_road_signs_arrows_are_not_read_as_text(client):
+    # Before arrows were painted out, PP-OCR read the bold ← beside "56Km" as a 1
+    # ("156Km": a wrong distance) and kept the → after "205Km".
+    rel = "data/eval/ocr/easyocr_korean.png"
+    r = client.post("/ocr", files={"file": ("sign.png", (SHARED / rel).read_bytes())},
+                    data={"lang": "auto"})
+    assert r.status_code == 200, r.text
+    page = r.json()["pages"][0]
+    texts = [line["text"] for line in page["lines"]]
+    assert "56Km" in texts and "205Km" in texts, texts
+    assert cer(page["text"], TRUTH[rel]["text"]) <= 0.02, page["text"]
+
+
+def test_arrows_are_found_on_the_sign_and_nowhere_in_real_words():
+    from api.vision import find_arrows, paint_out_arrows
+
+    sign = rgb(shared("data/eval/ocr/easyocr_korean.png"))
+    left, right = sign[271:337, 124:292], sign[283:354, 342:529]  # "← 56Km", "205Km →"
+    for crop, side in ((left, slice(0, 70)), (right, slice(110, None))):
+        arrows = find_arrows(crop)
+        assert len(arrows) == 1
+        ys, xs = np.nonzero(arrows[0])
+        assert xs.min() >= (side.start or 0) and (side.stop is None or xs.max() < side.stop)
+        painted = paint_out_arrows(crop)
+        assert painted.shape == crop.shape and not np.array_equal(painted, crop)
+        # the digits are left as they are
+        keep = np.ones(crop.shape[1], bool)
+        keep[side] = False
+        assert np.array_equal(painted[:, keep], crop[:, keep])
+    # real words, a plate and printed lines hold no arrow, and come back untouched
+    for rel in ("data/eval/ocr/greengarnets_0.jpg", "data/eval/ocr/greengarnets_2.jpg",
+                "data/eval/ocr/greengarnets_5.jpg", "data/eval/ocr/paddleocr_korean_word_1.jpg",
+                "data/eval/ocr/tesseract_kor_line_048.png", "models/testdata/ocr_korean_line.jpg",
+                "data/eval/ocr/rapidocr_en_rec.jpg"):
+        crop = rgb(shared(rel))
+        assert find_arrows(crop) == [] and paint_out_arrows(crop) is crop, rel
+    # degenerate crops (a sliver of a detection, a flat colour) hold none and do not fail
+    for shape in ((60, 0, 3), (1, 1, 3), (1, 500, 3), (500, 1, 3)):
+        assert find_arrows(np.zeros(shape, np.uint8)) == []

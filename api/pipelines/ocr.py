@@ -35,6 +35,7 @@ from ..vision import (
     crop_quad,
     is_vertical,
     order_quad,
+    paint_out_arrows,
     quad_to_xyxy,
     reading_order,
     restack_vertical,
@@ -164,12 +165,14 @@ def bound_line(crop: np.ndarray, max_aspect: float = MAX_LINE_ASPECT) -> np.ndar
 
 def line_views(crop: np.ndarray) -> list[np.ndarray]:
     """The ways a line crop ``(h, w, 3)`` uint8 (upright, as cut from the page) is read: the
-    crop itself, or for a crop 1.5× taller than wide (:func:`~api.vision.is_vertical`) the
-    crop turned 90° (a rotated line of text, as PaddleOCR reads it) and its characters
-    laid side by side (:func:`~api.vision.restack_vertical`: vertical writing, common on
-    Korean signboards, which a line recogniser cannot read turned)."""
+    crop with its arrow pictograms painted out (:func:`~api.vision.paint_out_arrows`: a
+    recogniser reads a sign's ← as ``1``), or for a crop 1.5× taller than wide
+    (:func:`~api.vision.is_vertical`) the crop turned 90° (a rotated line of text, as
+    PaddleOCR reads it) and its characters laid side by side
+    (:func:`~api.vision.restack_vertical`: vertical writing, common on Korean signboards,
+    which a line recogniser cannot read turned)."""
     if not is_vertical(crop):
-        return [crop]
+        return [paint_out_arrows(crop)]
     return [turn_vertical(crop), *restack_vertical(crop)]
 
 
