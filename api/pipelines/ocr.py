@@ -52,6 +52,7 @@ MIN_SCORE = 0.5
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uac00-\ud7af\u3130-\u318f]")
 _HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
 #: PP-OCR results at or above this score with no CJK glyphs are accepted in ``auto`` mode.
 AUTO_LATIN_SCORE = 0.85
 #: An ``ocr-ko-rec`` reading of a confident PP-OCR line at or above this score that is the
@@ -86,6 +87,29 @@ def _sparse(text: str, crop: np.ndarray) -> bool:
     English line is not, and only sparse lines pay for the ``ocr-ko-rec`` check."""
     h, w = crop.shape[:2]
     return len("".join(text.split())) < SKIP_CHECK_DENSITY * w / max(1, h)
+
+
+def _numeric(text: str) -> bool:
+    """Whether PP-OCR's reading ``text`` is mostly digits (at least half of two or more
+    characters, spaces aside) with no word that is only symbols: a licence plate or a number
+    line, where PP-OCR, which has no Hangul, reads a syllable as a digit or a symbol
+    (``6913333`` for 69고3333, ``332±8193`` for 332소8193), and not a measure such as
+    ``288 ± 51``, whose spaced ``±`` ``ocr-ko-rec`` would read as 노."""
+    letters = _letters(text)
+    return (len(letters) >= 2 and 2 * sum(c.isdigit() for c in letters) >= len(letters)
+            and not any(not any(c.isalnum() for c in word) for word in text.split()))
+
+
+def _misread_hangul(latin: str, korean: str) -> bool:
+    """Whether ``korean`` is ``latin`` with Hangul PP-OCR misread: ``korean`` holds a Hangul
+    syllable, and without spaces it matches ``latin`` with each of its syllables standing for
+    up to two of ``latin``'s characters (or none) and every other character the same
+    (``69고3333`` for ``6913333``, ``수7960`` for ``÷7960``, ``울산06`` for ``N06``)."""
+    letters = _letters(korean)
+    if not _SYLLABLE.search(letters):
+        return False
+    pattern = "".join(".{0,2}" if _SYLLABLE.fullmatch(c) else re.escape(c) for c in letters)
+    return re.fullmatch(pattern, _letters(latin)) is not None
 
 
 def _letters(text: str) -> str:
@@ -365,16 +389,20 @@ class OcrPipeline:
             todo = []
         known: dict[int, tuple[str, float, str]] = {}
         if lang == "auto":
-            # PP-OCR has no Hangul and can skip it silently ("02" for 서울02, at 0.99):
-            # ocr-ko-rec (a few ms a line) looks at the confident lines too
+            # PP-OCR has no Hangul and can skip it silently ("02" for 서울02, at 0.99) or read
+            # it as a digit ("6913333" for 69고3333): ocr-ko-rec (a few ms a line) looks at the
+            # confident sparse lines and number lines too
             queued = set(todo)
-            sparse = [i for i in range(len(crops))
-                      if i not in queued and _sparse(results[i][0], crops[i])]
+            sparse = {i for i in range(len(crops))
+                      if i not in queued and _sparse(results[i][0], crops[i])}
+            numeric = {i for i in range(len(crops))
+                       if i not in queued and _numeric(results[i][0])}
             with timings.stage("recognize_ko"):
-                known = self._read_ko_rec(crops, sparse, deadline)
-            todo = sorted(set(todo) | {i for i, (t, s, _) in known.items()
-                                       if s >= AUTO_HANGUL_SCORE
-                                       and _skipped_hangul(results[i][0], t)})
+                known = self._read_ko_rec(crops, sorted(sparse | numeric), deadline)
+            todo = sorted(set(todo) | {
+                i for i, (t, s, _) in known.items() if s >= AUTO_HANGUL_SCORE and (
+                    (i in sparse and _skipped_hangul(results[i][0], t))
+                    or (i in numeric and _misread_hangul(results[i][0], t)))})
         if not todo:
             return results
         with timings.stage("recognize_ko"):
