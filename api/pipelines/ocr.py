@@ -78,6 +78,12 @@ MIN_ORIENTATION_VOTES = 3
 #: 0.81–0.96 there with CER up to 0.25; on scene crops Tesseract scored ≤ 0.84 (wrong or
 #: empty at ≤ 0.72) and ``ocr-ko-rec`` 0.98 exact.
 TESS_TRUSTED = 0.88
+#: ``ocr-ko-rec``'s score from which its reading with a Hangul syllable stands against a
+#: Tesseract reading without Hangul, whatever Tesseract's score. Plates whose syllable
+#: Tesseract reads as a digit: 0.9999 (``68오8269`` against ``682 8269`` at 0.93); symbols
+#: and figure labels ``ocr-ko-rec`` misreads as Hangul on the development pages: 0.80–0.87
+#: (``8마`` for an axis label ``80``, ``드`` for ``=``).
+KO_OVER_HANGUL_FREE_TESS = 0.99
 
 
 def _sparse(text: str, crop: np.ndarray) -> bool:
@@ -338,7 +344,12 @@ class OcrPipeline:
         else the higher-scoring one. Where both read the same letters and differ only in
         spaces, ``ocr-ko-rec``'s reading stands: Tesseract splits letter-spaced signboard
         words into syllables ("평 양" for 평양), while on the 18 Korean document lines of the
-        development set the two spaced alike. Returns ``{index: (text, score, engine)}``."""
+        development set the two spaced alike. Nor does a Tesseract reading without Hangul
+        replace an ``ocr-ko-rec`` reading with a syllable at a score ≥
+        :data:`KO_OVER_HANGUL_FREE_TESS`: on a licence plate Tesseract reads the syllable as
+        a digit at 0.89–0.93 (``682 8269`` for 68오8269), above :data:`TESS_TRUSTED`, which
+        was set on document lines, where both read Hangul. Returns ``{index: (text, score,
+        engine)}``."""
         tess = self.registry.get(tesseract.SPEC)
         known = known or {}
         out = {i: known[i] for i in idx if i in known}
@@ -348,6 +359,9 @@ class OcrPipeline:
             text, score = tess.recognize(self._tess_input(crops[i]))
             if _letters(text) == _letters(out[i][0]) and text.split() != out[i][0].split():
                 continue  # the same letters spaced apart: ocr-ko-rec's spacing (docstring)
+            if (out[i][1] >= KO_OVER_HANGUL_FREE_TESS and _SYLLABLE.search(out[i][0])
+                    and not _HANGUL.search(text)):
+                continue  # Hangul read as digits ("262 9622-" for 26고9622: docstring)
             if text.strip() and (score >= TESS_TRUSTED or score > out[i][1]):
                 out[i] = (text, score, "tesseract")
         return out
