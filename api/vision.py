@@ -134,9 +134,9 @@ def find_arrows(crop: np.ndarray) -> list[np.ndarray]:
     crop as it is), has as its ink what differs from its border's median colour (Otsu's
     threshold on the largest channel difference, at least 30); each 8-connected component
     of it that is elongated, at least ``ARROW_MIN_HEIGHT_SHARE`` of the crop's height, and
-    fits an arrow (:func:`_arrow_fit` ≥ ``ARROW_MIN_FIT``) is one. Args: ``crop`` ``(h, w, 3)`` uint8 RGB,
-    a horizontal line. Returns each arrow's pixels as an ``(h, w)`` bool mask.
-    """
+    fits an arrow (:func:`_arrow_fit` ≥ ``ARROW_MIN_FIT``) is one. Args: ``crop``
+    ``(h, w, 3)`` uint8 RGB, a horizontal line. Returns each arrow's pixels as an ``(h, w)``
+    bool mask."""
     h, w = crop.shape[:2]
     if h == 0 or w == 0:
         return []

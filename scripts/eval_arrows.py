@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.vision import find_arrows  # noqa: E402
 from training import text_lines, train_ocr_ko  # noqa: E402
-from training.train_stamps import SHARED_DATA  # noqa: E402
 
 WORDS = ("56Km", "서울 12", "205Km", "출구", "Exit 3", "부산 120km", "주차장", "P 200m")
 
@@ -88,7 +87,7 @@ def main() -> int:
             found += any(abs(np.nonzero(m)[1].mean() - centre) < long / 2
                          for m in find_arrows(line))
         drawn[f"{low}-{high}px"] = {"lines": args.count, "found": found}
-    pool = SHARED_DATA / "train" / "ocr-ko"
+    pool = train_ocr_ko.POOL
     crops = []
     if (pool / "labels.jsonl").is_file():
         for row in (pool / "labels.jsonl").read_text(encoding="utf-8").splitlines():
