@@ -481,6 +481,19 @@ def test_letter_spaced_sign_words_keep_the_korean_recognisers_spacing(registry):
     korean = {line.text: line.engine for line in page.lines if line.lang == "ko"}
     assert korean.get("평양") == "ocr-ko-rec", korean
     assert "평 양" not in korean
+    # With lang=ko the Korean reader itself spaces them ("서 울" at 0.99) and Tesseract reads
+    # "서울": a reading of one-syllable words only is letter spacing, so the other stands.
+    page = OcrPipeline(registry)(rgb(shared("data/eval/ocr/easyocr_korean.png")), lang="ko")
+    korean = [line.text for line in page.lines if line.lang == "ko"]
+    assert korean == ["서울", "평양"], korean
+
+
+def test_letter_spacing_is_told_from_words():
+    from api.pipelines.ocr import _letter_spaced
+
+    assert _letter_spaced("서 울") and _letter_spaced("대 형 출 력")
+    assert not _letter_spaced("서울") and not _letter_spaced("쓴 바뀌을 훈민정음")
+    assert not _letter_spaced("5 6") and not _letter_spaced("서 1")
 
 
 def test_trained_weights_written_back_into_the_pretrained_graph_run_at_any_width(tmp_path):

@@ -118,6 +118,13 @@ def _misread_hangul(latin: str, korean: str) -> bool:
     return re.fullmatch(pattern, _letters(latin)) is not None
 
 
+def _letter_spaced(text: str) -> bool:
+    """Whether ``text`` is two or more words that are each one Hangul syllable: a
+    letter-spaced sign word (``서 울``), not a line of words."""
+    words = text.split()
+    return len(words) >= 2 and all(_SYLLABLE.fullmatch(word) for word in words)
+
+
 def _letters(text: str) -> str:
     """``text`` without whitespace."""
     return "".join(text.split())
@@ -344,12 +351,14 @@ class OcrPipeline:
         else the higher-scoring one. Where both read the same letters and differ only in
         spaces, ``ocr-ko-rec``'s reading stands: Tesseract splits letter-spaced signboard
         words into syllables ("평 양" for 평양), while on the 18 Korean document lines of the
-        development set the two spaced alike. Nor does a Tesseract reading without Hangul
-        replace an ``ocr-ko-rec`` reading with a syllable at a score ≥
-        :data:`KO_OVER_HANGUL_FREE_TESS`: on a licence plate Tesseract reads the syllable as
-        a digit at 0.89–0.93 (``682 8269`` for 68오8269), above :data:`TESS_TRUSTED`, which
-        was set on document lines, where both read Hangul. Returns ``{index: (text, score,
-        engine)}``."""
+        development set the two spaced alike; only where ``ocr-ko-rec`` itself spaces every
+        syllable apart (:func:`_letter_spaced`) and Tesseract does not does Tesseract's
+        spacing stand, at the higher of the two scores (both read these letters). Nor does a
+        Tesseract reading without Hangul replace an ``ocr-ko-rec`` reading with a syllable at
+        a score ≥ :data:`KO_OVER_HANGUL_FREE_TESS`: on a licence plate Tesseract reads the
+        syllable as a digit at 0.89–0.93 (``682 8269`` for 68오8269), above
+        :data:`TESS_TRUSTED`, which was set on document lines, where both read Hangul.
+        Returns ``{index: (text, score, engine)}``."""
         tess = self.registry.get(tesseract.SPEC)
         known = known or {}
         out = {i: known[i] for i in idx if i in known}
@@ -358,7 +367,9 @@ class OcrPipeline:
             deadline.check()
             text, score = tess.recognize(self._tess_input(crops[i]))
             if _letters(text) == _letters(out[i][0]) and text.split() != out[i][0].split():
-                continue  # the same letters spaced apart: ocr-ko-rec's spacing (docstring)
+                if _letter_spaced(out[i][0]) and not _letter_spaced(text):
+                    out[i] = (text, max(score, out[i][1]), "tesseract")
+                continue  # the same letters spaced apart: the word-spaced reading (docstring)
             if (out[i][1] >= KO_OVER_HANGUL_FREE_TESS and _SYLLABLE.search(out[i][0])
                     and not _HANGUL.search(text)):
                 continue  # Hangul read as digits ("262 9622-" for 26고9622: docstring)
