@@ -488,6 +488,17 @@ def test_letter_spaced_sign_words_keep_the_korean_recognisers_spacing(registry):
     assert korean == ["서울", "평양"], korean
 
 
+@pytest.mark.parametrize("lang", ["auto", "ko"])
+def test_single_syllables_tesseract_reads_as_latin_letters_stay_hangul(client, lang):
+    # Tesseract answers Latin letters for these lone syllables at 0.93 ("AF" for 샹, "at"
+    # for 짭), above TESS_TRUSTED; ocr-ko-rec's readings stand now.
+    rows = {r["text"]: r for r in _pool_valid(lambda r: r["group"] == "syllable")}
+    for syllable in ("샹", "짭"):
+        body = {"file": ("s.jpg", open(rows[syllable]["file"], "rb").read())}
+        page = client.post("/ocr", files=body, data={"lang": lang}).json()["pages"][0]
+        assert page["text"] == syllable, (lang, page["text"])
+
+
 def test_letter_spacing_is_told_from_words():
     from api.pipelines.ocr import _letter_spaced
 

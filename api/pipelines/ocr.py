@@ -53,6 +53,7 @@ _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uac00-\ud7af\u3130-\u318f]")
 _HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 _SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
+_LATIN_WORDS = re.compile(r"[A-Za-z\s]+")
 #: PP-OCR results at or above this score with no CJK glyphs are accepted in ``auto`` mode.
 AUTO_LATIN_SCORE = 0.85
 #: An ``ocr-ko-rec`` reading of a confident PP-OCR line at or above this score that is the
@@ -357,7 +358,9 @@ class OcrPipeline:
         Tesseract reading without Hangul replace an ``ocr-ko-rec`` reading with a syllable at
         a score ≥ :data:`KO_OVER_HANGUL_FREE_TESS`: on a licence plate Tesseract reads the
         syllable as a digit at 0.89–0.93 (``682 8269`` for 68오8269), above
-        :data:`TESS_TRUSTED`, which was set on document lines, where both read Hangul.
+        :data:`TESS_TRUSTED`, which was set on document lines, where both read Hangul; nor,
+        from :data:`AUTO_HANGUL_SCORE`, a Tesseract reading of Latin letters only (``AF`` at
+        0.93 for a lone 샹).
         Returns ``{index: (text, score, engine)}``."""
         tess = self.registry.get(tesseract.SPEC)
         known = known or {}
@@ -370,9 +373,10 @@ class OcrPipeline:
                 if _letter_spaced(out[i][0]) and not _letter_spaced(text):
                     out[i] = (text, max(score, out[i][1]), "tesseract")
                 continue  # the same letters spaced apart: the word-spaced reading (docstring)
-            if (out[i][1] >= KO_OVER_HANGUL_FREE_TESS and _SYLLABLE.search(out[i][0])
-                    and not _HANGUL.search(text)):
-                continue  # Hangul read as digits ("262 9622-" for 26고9622: docstring)
+            if _SYLLABLE.search(out[i][0]) and not _HANGUL.search(text) and (
+                    out[i][1] >= KO_OVER_HANGUL_FREE_TESS
+                    or (out[i][1] >= AUTO_HANGUL_SCORE and _LATIN_WORDS.fullmatch(text))):
+                continue  # Hangul read as digits or letters ("682 8269", "AF": docstring)
             if text.strip() and (score >= TESS_TRUSTED or score > out[i][1]):
                 out[i] = (text, score, "tesseract")
         return out
