@@ -82,14 +82,17 @@ ARROW_MIN_FIT = 0.7
 ARROW_ANALYSIS_HEIGHT = 48
 
 
-def _background_distance(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel distance ``(h, w)`` uint8 of ``crop`` from its border's median colour (the
-    largest of the three channels' absolute differences), and that colour ``(3,)`` uint8: a
-    text crop's background."""
-    background = np.median(np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]]),
-                           axis=0).round().astype(np.uint8)
-    red, green, blue = cv2.split(cv2.absdiff(crop, (*background.tolist(), 0)))
-    return cv2.max(cv2.max(red, green), blue), background
+def _border_colour(crop: np.ndarray) -> np.ndarray:
+    """The median colour ``(3,)`` uint8 of a text crop's outermost pixels: its background."""
+    return np.median(np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]]),
+                     axis=0).round().astype(np.uint8)
+
+
+def _background_distance(crop: np.ndarray) -> np.ndarray:
+    """Per-pixel distance ``(h, w)`` uint8 of ``crop`` from :func:`_border_colour` (the
+    largest of the three channels' absolute differences)."""
+    red, green, blue = cv2.split(cv2.absdiff(crop, (*_border_colour(crop).tolist(), 0)))
+    return cv2.max(cv2.max(red, green), blue)
 
 
 def _arrow_fit(component: np.ndarray) -> float:
@@ -142,7 +145,7 @@ def find_arrows(crop: np.ndarray) -> list[np.ndarray]:
         return []
     step = max(1, h // ARROW_ANALYSIS_HEIGHT)
     small = crop[::step, ::step]
-    distance, _ = _background_distance(np.ascontiguousarray(small))
+    distance = _background_distance(np.ascontiguousarray(small))
     threshold, _ = cv2.threshold(distance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     ink = (distance > max(threshold, 30)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
@@ -170,7 +173,7 @@ def paint_out_arrows(crop: np.ndarray) -> np.ndarray:
     kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
     mask = cv2.dilate(np.any(arrows, axis=0).astype(np.uint8), kernel) > 0
     out = crop.copy()
-    out[mask] = _background_distance(crop)[1]
+    out[mask] = _border_colour(crop)
     return out
 
 

@@ -126,6 +126,37 @@ def _letter_spaced(text: str) -> bool:
     return len(words) >= 2 and all(_SYLLABLE.fullmatch(word) for word in words)
 
 
+def _korean_or_tesseract(korean: tuple[str, float, str], text: str, score: float
+                         ) -> tuple[str, float, str]:
+    """Which reading of a Korean line stands: ``korean`` (``ocr-ko-rec``'s ``(text, score,
+    engine)``) or Tesseract's ``text`` at ``score`` (0–1). Tesseract's at a score ≥
+    :data:`TESS_TRUSTED`, else the higher-scoring one, except:
+
+    - the same letters spaced differently: ``ocr-ko-rec``'s spacing stands (Tesseract splits
+      letter-spaced signboard words into syllables, "평 양" for 평양, while on the 18 Korean
+      document lines of the development set the two spaced alike), unless ``ocr-ko-rec``
+      itself spaces every syllable apart (:func:`_letter_spaced`) and Tesseract does not;
+      then Tesseract's spacing stands at the higher of the two scores (both read these
+      letters);
+    - a Tesseract reading without Hangul never replaces an ``ocr-ko-rec`` reading with a
+      syllable at ≥ :data:`KO_OVER_HANGUL_FREE_TESS` (on a licence plate Tesseract reads the
+      syllable as a digit at 0.89–0.93, ``682 8269`` for 68오8269, above
+      :data:`TESS_TRUSTED`, which was set on document lines, where both read Hangul), nor,
+      from :data:`AUTO_HANGUL_SCORE`, one of Latin letters only (``AF`` at 0.93 for a lone 샹).
+    """
+    if _letters(text) == _letters(korean[0]) and text.split() != korean[0].split():
+        if _letter_spaced(korean[0]) and not _letter_spaced(text):
+            return text, max(score, korean[1]), "tesseract"
+        return korean
+    if _SYLLABLE.search(korean[0]) and not _HANGUL.search(text) and (
+            korean[1] >= KO_OVER_HANGUL_FREE_TESS
+            or (korean[1] >= AUTO_HANGUL_SCORE and _LATIN_WORDS.fullmatch(text))):
+        return korean
+    if text.strip() and (score >= TESS_TRUSTED or score > korean[1]):
+        return text, score, "tesseract"
+    return korean
+
+
 def _letters(text: str) -> str:
     """``text`` without whitespace."""
     return "".join(text.split())
@@ -348,19 +379,7 @@ class OcrPipeline:
                      known: dict[int, tuple[str, float, str]] | None = None
                      ) -> dict[int, tuple[str, float, str]]:
         """Read crops ``idx`` with ``ocr-ko-rec`` (batched; ``known`` readings are reused)
-        and Tesseract; per line keep Tesseract's reading at a score ≥ :data:`TESS_TRUSTED`,
-        else the higher-scoring one. Where both read the same letters and differ only in
-        spaces, ``ocr-ko-rec``'s reading stands: Tesseract splits letter-spaced signboard
-        words into syllables ("평 양" for 평양), while on the 18 Korean document lines of the
-        development set the two spaced alike; only where ``ocr-ko-rec`` itself spaces every
-        syllable apart (:func:`_letter_spaced`) and Tesseract does not does Tesseract's
-        spacing stand, at the higher of the two scores (both read these letters). Nor does a
-        Tesseract reading without Hangul replace an ``ocr-ko-rec`` reading with a syllable at
-        a score ≥ :data:`KO_OVER_HANGUL_FREE_TESS`: on a licence plate Tesseract reads the
-        syllable as a digit at 0.89–0.93 (``682 8269`` for 68오8269), above
-        :data:`TESS_TRUSTED`, which was set on document lines, where both read Hangul; nor,
-        from :data:`AUTO_HANGUL_SCORE`, a Tesseract reading of Latin letters only (``AF`` at
-        0.93 for a lone 샹).
+        and Tesseract, and keep per line the reading :func:`_korean_or_tesseract` chooses.
         Returns ``{index: (text, score, engine)}``."""
         tess = self.registry.get(tesseract.SPEC)
         known = known or {}
@@ -368,17 +387,7 @@ class OcrPipeline:
         out |= self._read_ko_rec(crops, [i for i in idx if i not in known], deadline)
         for i in idx:
             deadline.check()
-            text, score = tess.recognize(self._tess_input(crops[i]))
-            if _letters(text) == _letters(out[i][0]) and text.split() != out[i][0].split():
-                if _letter_spaced(out[i][0]) and not _letter_spaced(text):
-                    out[i] = (text, max(score, out[i][1]), "tesseract")
-                continue  # the same letters spaced apart: the word-spaced reading (docstring)
-            if _SYLLABLE.search(out[i][0]) and not _HANGUL.search(text) and (
-                    out[i][1] >= KO_OVER_HANGUL_FREE_TESS
-                    or (out[i][1] >= AUTO_HANGUL_SCORE and _LATIN_WORDS.fullmatch(text))):
-                continue  # Hangul read as digits or letters ("682 8269", "AF": docstring)
-            if text.strip() and (score >= TESS_TRUSTED or score > out[i][1]):
-                out[i] = (text, score, "tesseract")
+            out[i] = _korean_or_tesseract(out[i], *tess.recognize(self._tess_input(crops[i])))
         return out
 
     def _upside_down(self, crops: list[np.ndarray], timings: Timings) -> bool:
