@@ -69,6 +69,7 @@ eval: install
 	$(BIN)/python scripts/eval_ocr.py
 	$(BIN)/python scripts/eval_ocr_ko.py
 	$(BIN)/python scripts/eval_ocr_vertical.py
+	$(BIN)/python scripts/eval_ocr_vertical.py --horizontal
 	$(BIN)/python scripts/eval_arrows.py
 	$(BIN)/python scripts/eval_stamps.py
 	$(BIN)/python scripts/eval_stamp_embed.py
