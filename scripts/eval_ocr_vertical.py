@@ -65,6 +65,13 @@ def in_photo(column: np.ndarray, seed: int) -> np.ndarray:
     return photo
 
 
+def _score(returned: str, text: str) -> tuple[bool, float, bool]:
+    """(exact with spaces ignored, CER with spaces removed, exact as returned) of a reading
+    ``returned`` (words joined by single spaces) of the line ``text``."""
+    got, truth = "".join(returned.split()), "".join(text.split())
+    return got == truth, cer(got, truth), returned == text
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=200)
@@ -93,13 +100,10 @@ def main() -> int:
                                key=lambda t: cer("".join(t.split()), truth), default="")
             else:
                 returned = " ".join(page.text.split())
-            got = "".join(returned.split())
-            scores[name].append((got == truth, cer(got, truth), returned == line.text))
+            scores[name].append(_score(returned, line.text))
         if args.horizontal:
             returned = " ".join(registry.get(korec.SPEC).recognize([line.image])[0][0].split())
-            got = "".join(returned.split())
-            scores["ocr-ko-rec alone, tight"].append((got == truth, cer(got, truth),
-                                                     returned == line.text))
+            scores["ocr-ko-rec alone, tight"].append(_score(returned, line.text))
     for name, rows in scores.items():
         n = len(rows)
         print(f"{writing} {name:10s} {n:4d} {unit}  word acc {sum(r[0] for r in rows) / n:.3f}"
