@@ -60,12 +60,12 @@ from api.pipelines.base import Timings
 from api.pipelines.cut import CutPipeline, compose
 from api.pipelines.extract import ExtractPipeline, extract_document
 from api.pipelines.generate_text import GenerateTextPipeline
-from api.pipelines.ocr import OcrPipeline
+from api.pipelines.ocr import OcrPipeline, line_views
 from api.pipelines.stamps import VERIFY_BELOW, StampsPipeline
 from api.registry import Registry
 from api.serve import running
 from api.settings import Settings
-from api.vision import encode_png
+from api.vision import crop_quad, encode_png
 
 
 def timed(fn, runs: int, warmup: int = 2) -> list[float]:
@@ -396,6 +396,12 @@ def notes(runs: int) -> list[str]:
             [lambda: ocr(decode_image(data, settings), lang="en"), lambda: bare(image)], runs))
         out.append(f"- /ocr pipeline on {describe(rel)}: {ours:.0f} ms; a bare RapidOCR call "
                    f"{theirs:.0f} ms ({ours / theirs:.2f}×).")
+    for rel in ("data/eval/ocr/tesseract_unlv_8087_054.3B.png", "data/eval/ocr/easyocr_korean.png"):
+        image = decode_image((SHARED / rel).read_bytes(), settings)
+        crops = [crop_quad(image, q, rotate_vertical=False) for q in ocr._detect(image)]
+        views = statistics.median(timed(lambda: [line_views(c) for c in crops], runs))
+        out.append(f"- /ocr line views (the arrow check, `paint_out_arrows`, and vertical "
+                   f"restacking) on {describe(rel)}: {views:.1f} ms for its {len(crops)} lines.")
 
     extract = ExtractPipeline(registry)
     pdf = _ten_page_pdf()
