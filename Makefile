@@ -71,7 +71,7 @@ eval: install
 	$(BIN)/python scripts/eval_ocr_vertical.py
 	$(BIN)/python scripts/eval_ocr_vertical.py --horizontal
 	$(BIN)/python scripts/eval_arrows.py
-	$(BIN)/python scripts/eval_stamps.py
+	$(BIN)/python scripts/eval_stamps.py --verify
 	$(BIN)/python scripts/eval_stamp_embed.py
 	$(BIN)/python scripts/eval_stamp_verify.py
 
