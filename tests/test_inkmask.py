@@ -134,3 +134,15 @@ def test_a_huge_box_is_analysed_at_a_bounded_size():
     assert ink is not None and box_iou(ink.box.tolist(), [970, 970, 5030, 5030]) > 0.95
     x1, y1, x2, y2 = inkmask.pixel_box(ink.box)
     assert ink.mask.shape == (y2 - y1, x2 - x1)
+
+
+def test_paper_share_tells_scanned_pages_from_photos(pages):
+    """Real scans are mostly paper; real photos are not (the document check's second
+    clause, :data:`api.pipelines.stamps.PHOTO_MAX_PAPER`)."""
+    for rel, page in pages.items():
+        assert inkmask.paper_share(page) > 0.85, rel
+    for rel in ("data/eval/cut/darknet_dog.jpg", "data/eval/cut/ultralytics_bus.jpg",
+                "data/seeds/objectcut/docs/images/test_pizza.jpeg"):
+        assert inkmask.paper_share(rgb(shared(rel))) < 0.4, rel
+    with pytest.raises(ValueError):
+        inkmask.paper_share(np.zeros((0, 5, 3), np.uint8))

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from api.engines import stampdet
-from api.pipelines.stamps import MATCH_THRESHOLD, StampsPipeline
+from api.pipelines.stamps import MATCH_THRESHOLD, MIN_DOCUMENT, StampsPipeline
 from api.vision import box_iou, crop_box
 from scripts.eval_stamp_embed import crops as stamp2vec_crops
 from scripts.eval_stamp_embed import retrieval
@@ -154,7 +154,9 @@ def test_stamp2vec_full_doc_stamp_is_found_first(client):
     body = r.json()
     assert box_iou(body["stamps"][0]["box"], TRUTH[FULL_DOC][0]) >= 0.5
     assert body["stamps"][0]["score"] == max(s["score"] for s in body["stamps"])
-    assert body["pages"] == [{"page": 1, "width": 214, "height": 235}]
+    assert body["pages"] == [{"page": 1, "width": 214, "height": 235,
+                              "document": body["pages"][0]["document"]}]
+    assert body["pages"][0]["document"] >= MIN_DOCUMENT
 
 
 def test_stamp2vec_full_doc_has_exactly_one_stamp(client):
@@ -439,3 +441,27 @@ def test_confident_boxes_skip_the_text_check_and_doubtful_ones_are_checked(pipel
     assert keep[confident].all()
     unchecked = pipeline.verify(image, boxes[~confident])  # scores None: every box checked
     assert np.array_equal(keep[~confident], unchecked)
+
+
+def test_a_photo_gets_no_stamps_unless_the_document_check_is_off(client):
+    """The detector boxes the dog and the bicycle of a street photo as stamps; the document
+    check (on by default) finds the photo is no document (ImageNet document score under
+    ``MIN_DOCUMENT``, little paper) and returns none, and says why in ``pages``."""
+    body = client.post("/stamps", files=_file("eval/cut/darknet_dog.jpg")).json()
+    assert body["stamps"] == [] and body["pages"][0]["document"] < MIN_DOCUMENT
+    assert "document" in body["timings_ms"] and "detect" not in body["timings_ms"]
+    off = client.post("/stamps", files=_file("eval/cut/darknet_dog.jpg"),
+                      data={"document_check": "false"}).json()
+    assert len(off["stamps"]) >= 1 and off["pages"][0]["document"] is None
+
+
+def test_a_mostly_blank_page_with_one_small_stamp_keeps_it(pipeline):
+    """An almost empty letter with one small stamp (Stamp2vec's real stamp crop on paper)
+    is no document to the ImageNet classifier, but it is nearly all paper, so the check lets
+    it through and the stamp is found, whole."""
+    stamp = np.asarray(Image.open(shared(f"data/{CROPPED}")).convert("RGB").resize((125, 91)))
+    page = np.full((1400, 1000, 3), 250, np.uint8)
+    page[1100:1191, 700:825] = stamp
+    assert pipeline.document_score(page) < MIN_DOCUMENT
+    boxes, _, _ = pipeline.find(page, stampdet.MIN_SCORE)
+    assert len(boxes) == 1 and box_iou(boxes[0].tolist(), [700, 1100, 825, 1191]) >= 0.85

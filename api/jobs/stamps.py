@@ -19,19 +19,22 @@ _MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is
                                              "(the detector card's threshold)")
 _VERIFY = dict(help=f"check boxes scoring below {pipeline.VERIFY_BELOW} with the seal text "
                     "detector and keep those with text")
+_DOCUMENT = dict(help="look for stamps only on pages the ImageNet classifier takes for "
+                      f"documents (document score ≥ {pipeline.MIN_DOCUMENT}); a photo gets none")
 
 
 @dataclass(frozen=True)
 class StampsOptions:
     """``min_score`` 0–1; ``embeddings`` adds each stamp's vector; ``verify_text`` the seal
-    text check; ``mode`` json, annotated (first page, PNG), removed (first page with the
-    stamps' ink removed, PNG) or zip (every page's stamp crops and a manifest); ``mask`` adds
-    each stamp's ink mask; ``refine`` grows boxes to the whole impression; ``pages``/``dpi``
-    for PDFs."""
+    text check; ``document_check`` no stamps on pages that are not documents; ``mode`` json,
+    annotated (first page, PNG), removed (first page with the stamps' ink removed, PNG) or
+    zip (every page's stamp crops and a manifest); ``mask`` adds each stamp's ink mask;
+    ``refine`` grows boxes to the whole impression; ``pages``/``dpi`` for PDFs."""
 
     min_score: float = option(MIN_SCORE, **_MIN_SCORE)
     embeddings: bool = option(False, help="add each stamp's embedding")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
+    document_check: bool = option(pipeline.DOCUMENT_CHECK, **_DOCUMENT)
     mode: str = option("json", choices=("json", "annotated", "removed", "zip"),
                        help="json, annotated PNG or removed PNG (first page), or zip of "
                             "crops", cli=False)
@@ -91,7 +94,7 @@ def run_stamps(documents, options: StampsOptions, ctx: Context) -> StampsResult:
         pages, min_score=options.min_score, embed=options.mode == "json",
         verify=options.verify_text,
         refine=options.refine or options.mode == "removed", timings=ctx.timings,
-        deadline=ctx.deadline)
+        deadline=ctx.deadline, document_check=options.document_check)
     return StampsResult(pages, found, options)
 
 
@@ -126,12 +129,14 @@ def run_embed(documents, options: EmbedOptions, ctx: Context) -> EmbedResult:
 @dataclass(frozen=True)
 class CompareOptions:
     """``min_score`` 0–1; ``threshold`` −1…1, the cosine similarity from which the document
-    carries the reference stamp; ``verify_text``; ``pages``/``dpi`` for PDFs."""
+    carries the reference stamp; ``verify_text``; ``document_check``; ``pages``/``dpi`` for
+    PDFs."""
 
     min_score: float = option(MIN_SCORE, **_MIN_SCORE)
     threshold: float = option(pipeline.MATCH_THRESHOLD, minimum=-1, maximum=1,
                               help="cosine similarity from which a stamp matches")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
+    document_check: bool = option(pipeline.DOCUMENT_CHECK, **_DOCUMENT)
     pages: str | None = option(None, **PAGES)
     dpi: int | None = option(None, **DPI)
 
@@ -176,7 +181,8 @@ def run_compare(documents, options: CompareOptions, ctx: Context) -> CompareResu
     """Score the stamps of ``documents[0]`` against the reference crop ``documents[1]``."""
     found, sims = pipeline.StampsPipeline(ctx.registry).compare(
         documents[0].pages, documents[1].pages[0].image, min_score=options.min_score,
-        verify=options.verify_text, timings=ctx.timings, deadline=ctx.deadline)
+        verify=options.verify_text, timings=ctx.timings, deadline=ctx.deadline,
+        document_check=options.document_check)
     return CompareResult(found, sims, options.threshold)
 
 

@@ -1,6 +1,9 @@
 """Stamps: detect ink stamps/seals on pages, embed each crop, compare by cosine similarity.
 
-Stages (timed): ``detect`` (letterbox → :mod:`api.engines.stampdet` → YOLOX decode + NMS),
+Stages (timed): ``document`` (whether the page is a document at all:
+:meth:`api.engines.stampembed.StampEmbedder.document_score` at least :data:`MIN_DOCUMENT` or
+:func:`api.inkmask.paper_share` at least :data:`PHOTO_MAX_PAPER`; a photo gets no stamps),
+``detect`` (letterbox → :mod:`api.engines.stampdet` → YOLOX decode + NMS),
 ``refine`` (each box → :func:`api.inkmask.refine`: the stamp's whole impression and its ink
 mask), ``verify`` (each box scoring below :data:`VERIFY_BELOW` → :mod:`api.engines.sealtext`;
 those without text are dropped),
@@ -42,6 +45,17 @@ VERIFY_MARGIN = 0.1
 #: the weaker keeps its detector box. On the pool's valid split (with the added labels,
 #: service defaults) recall 0.868 → 0.873 at the same precision (0.910); real scans unchanged.
 SEPARATE_IOU = 0.2
+#: Whether pages are checked to be documents before detection by default (``document_check``).
+DOCUMENT_CHECK = True
+#: Document score (0–1, :meth:`api.engines.stampembed.StampEmbedder.document_score`) below
+#: which a page is a photo and gets no stamps: a third of the lowest stamped page of the
+#: pool's train split (0.063); the development photos score at most 0.05, most under 0.01,
+#: and the detector boxes their cats and pizzas. See training/experiments.md.
+MIN_DOCUMENT = 0.02
+#: ... unless at least this share of it is paper (:func:`api.inkmask.paper_share`): an almost
+#: blank letter with one small stamp and a page scanned turned 90° score 0.015–0.018 as
+#: documents but are mostly paper; photos are 0.03–0.40 paper.
+PHOTO_MAX_PAPER = 0.5
 
 
 @dataclass
@@ -71,18 +85,21 @@ class Stamp:
 @dataclass
 class StampsResult:
     """All stamps of the pages, ``similarity`` ``(N, N)`` float32 cosine matrix, and each
-    page's ``(page, width, height)``."""
+    page's ``(page, width, height, document)``: ``document`` its document score (0–1, ``None``
+    when not checked)."""
 
     stamps: list[Stamp]
     similarity: np.ndarray
-    pages: list[tuple[int, int, int]] = field(default_factory=list)
+    pages: list[tuple[int, int, int, float | None]] = field(default_factory=list)
 
     def as_dict(self, with_embedding: bool = False, with_mask: bool = False) -> dict:
         """JSON form: ``stamps``, ``similarity`` (rounded to 4 decimals) and ``pages``."""
         return {
             "stamps": [s.as_dict(with_embedding, with_mask) for s in self.stamps],
             "similarity": [[round(float(v), 4) for v in row] for row in self.similarity],
-            "pages": [{"page": p, "width": w, "height": h} for p, w, h in self.pages],
+            "pages": [{"page": p, "width": w, "height": h,
+                       "document": None if d is None else round(float(d), 4)}
+                      for p, w, h, d in self.pages],
         }
 
 
@@ -99,6 +116,11 @@ class StampsPipeline:
 
     def __init__(self, registry: Registry):
         self.registry = registry
+
+    def document_score(self, image: np.ndarray) -> float:
+        """How much an RGB page looks like a document (0–1; see
+        :meth:`api.engines.stampembed.StampEmbedder.document_score`)."""
+        return self.registry.get(stampembed.SPEC).document_score(image)
 
     def detect(self, image: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
         """Boxes ``(N, 4)`` xyxy pixels and scores ``(N,)`` of the stamps in an RGB page."""
@@ -163,12 +185,22 @@ class StampsPipeline:
 
     def find(self, image: np.ndarray, min_score: float, verify: bool = VERIFY_TEXT,
              refine: bool = True, timings: Timings | None = None,
-             deadline: Deadline | None = None
+             deadline: Deadline | None = None, document_check: bool = DOCUMENT_CHECK,
+             document: float | None = None
              ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
-        """:meth:`detect`, :meth:`refine` when ``refine``, then :meth:`verify` when
-        ``verify``: the stamps of an RGB page as boxes ``(N, 4)`` xyxy pixels, scores
+        """With ``document_check``, nothing on a photo: a page whose document score
+        (``document``, computed by :meth:`document_score` when ``None``) is below
+        :data:`MIN_DOCUMENT` and whose paper share is below :data:`PHOTO_MAX_PAPER`; then
+        :meth:`detect`, :meth:`refine` when ``refine``, and :meth:`verify` when ``verify``:
+        the stamps of an RGB page as boxes ``(N, 4)`` xyxy pixels, scores
         ``(N,)`` and their inks (all ``None`` without ``refine``), best first."""
         timings, deadline = tracking(timings, deadline)
+        if document_check:
+            if document is None:
+                with timings.stage("document"):
+                    document = self.document_score(image)
+            if document < MIN_DOCUMENT and inkmask.paper_share(image) < PHOTO_MAX_PAPER:
+                return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), []
         with timings.stage("detect"):
             boxes, scores = self.detect(image, min_score)
         inks: list[inkmask.Ink | None] = [None] * len(boxes)
@@ -190,18 +222,24 @@ class StampsPipeline:
     def __call__(self, pages: list[Page], min_score: float = stampdet.MIN_SCORE,
                  embed: bool = True, verify: bool = VERIFY_TEXT, refine: bool = True,
                  timings: Timings | None = None,
-                 deadline: Deadline | None = None) -> StampsResult:
-        """Find the stamps of every page (:meth:`find`), then embed all crops in one batch
-        when ``embed``."""
+                 deadline: Deadline | None = None,
+                 document_check: bool = DOCUMENT_CHECK) -> StampsResult:
+        """Find the stamps of every page (:meth:`find`; each page's document score is
+        reported when ``document_check``), then embed all crops in one batch when
+        ``embed``."""
         timings, deadline = tracking(timings, deadline)
         stamps: list[Stamp] = []
         crops: list[np.ndarray] = []
         sizes = []
         for page in pages:
             deadline.check()
+            document = None
+            if document_check:
+                with timings.stage("document"):
+                    document = self.document_score(page.image)
             boxes, scores, inks = self.find(page.image, min_score, verify, refine, timings,
-                                            deadline)
-            sizes.append((page.page, page.image.shape[1], page.image.shape[0]))
+                                            deadline, document_check, document)
+            sizes.append((page.page, page.image.shape[1], page.image.shape[0], document))
             for box, score, ink in zip(boxes, scores, inks):
                 stamps.append(Stamp(page.page, box.tolist(), float(score), ink))
                 crops.append(crop_box(page.image, box.tolist()))
@@ -219,12 +257,14 @@ class StampsPipeline:
     def compare(self, pages: list[Page], reference: np.ndarray,
                 min_score: float = stampdet.MIN_SCORE, verify: bool = VERIFY_TEXT,
                 timings: Timings | None = None,
-                deadline: Deadline | None = None) -> tuple[StampsResult, np.ndarray]:
+                deadline: Deadline | None = None,
+                document_check: bool = DOCUMENT_CHECK) -> tuple[StampsResult, np.ndarray]:
         """Detect and embed the stamps of ``pages`` and score each against a reference stamp
-        crop (RGB). Returns the result and ``(N,)`` float32 cosine similarities to it."""
+        crop (RGB; never document-checked: it is a crop). Returns the result and ``(N,)``
+        float32 cosine similarities to it."""
         timings, deadline = tracking(timings, deadline)
         result = self(pages, min_score=min_score, embed=True, verify=verify, timings=timings,
-                      deadline=deadline)
+                      deadline=deadline, document_check=document_check)
         with timings.stage("embed"):
             ref = self.embed([reference])[0]
         with timings.stage("compare"):
