@@ -118,10 +118,17 @@ def _hue_peak(angles: np.ndarray) -> float:
     return float(np.argmax(smooth) * 10 + 5)
 
 
+def _paper_colour(lab: np.ndarray) -> np.ndarray:
+    """The paper's colour in a float32 ``(h, w, 3)`` CIE L*a*b* image: the median of its
+    brightest 40 % (``(3,)``)."""
+    light = lab[..., 0]
+    return np.median(lab[light >= np.percentile(light, 60)], axis=0)
+
+
 def paper_share(image: np.ndarray) -> float:
     """Share (0–1) of an RGB ``(H, W, 3)`` uint8 image's pixels that are paper: within
     :data:`PAPER_DELTA_L` lightness and :data:`PAPER_DELTA_AB` chroma of the paper colour
-    (the median CIE L*a*b* colour of the brightest 40 %, as :func:`refine` takes it),
+    (:func:`_paper_colour`, as :func:`refine` takes it),
     analysed at :data:`PAPER_SIDE` px at most. Stamped pages of the stamp pool's train split
     run 0.23–0.99 (a phone scan darkening towards its edges is the lowest), photos 0.03–0.40.
     Raises ``ValueError`` for an image with no pixels."""
@@ -133,8 +140,7 @@ def paper_share(image: np.ndarray) -> float:
         image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))),
                            interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)
-    light = lab[..., 0]
-    paper = np.median(lab[light >= np.percentile(light, 60)], axis=0)
+    light, paper = lab[..., 0], _paper_colour(lab)
     near = ((np.abs(light - paper[0]) <= PAPER_DELTA_L)
             & (np.hypot(lab[..., 1] - paper[1], lab[..., 2] - paper[2]) <= PAPER_DELTA_AB))
     return float(near.mean())
@@ -160,8 +166,7 @@ def refine(image: np.ndarray, box) -> Ink | None:
                             interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(np.ascontiguousarray(window), cv2.COLOR_RGB2LAB).astype(np.float32)
     light, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    bright = light >= np.percentile(light, 60)
-    paper = np.median(lab[bright], axis=0)
+    paper = _paper_colour(lab)
     da, db = a - paper[1], b - paper[2]
     chroma = np.hypot(da, db)
     drop = paper[0] - light

@@ -122,6 +122,10 @@ class StampsPipeline:
         :meth:`api.engines.stampembed.StampEmbedder.document_score`)."""
         return self.registry.get(stampembed.SPEC).document_score(image)
 
+    def _timed_document_score(self, image: np.ndarray, timings: Timings) -> float:
+        with timings.stage("document"):
+            return self.document_score(image)
+
     def detect(self, image: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
         """Boxes ``(N, 4)`` xyxy pixels and scores ``(N,)`` of the stamps in an RGB page."""
         detector = self.registry.get(stampdet.SPEC)
@@ -197,8 +201,7 @@ class StampsPipeline:
         timings, deadline = tracking(timings, deadline)
         if document_check:
             if document is None:
-                with timings.stage("document"):
-                    document = self.document_score(image)
+                document = self._timed_document_score(image, timings)
             if document < MIN_DOCUMENT and inkmask.paper_share(image) < PHOTO_MAX_PAPER:
                 return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), []
         with timings.stage("detect"):
@@ -233,10 +236,7 @@ class StampsPipeline:
         sizes = []
         for page in pages:
             deadline.check()
-            document = None
-            if document_check:
-                with timings.stage("document"):
-                    document = self.document_score(page.image)
+            document = self._timed_document_score(page.image, timings) if document_check else None
             boxes, scores, inks = self.find(page.image, min_score, verify, refine, timings,
                                             deadline, document_check, document)
             sizes.append((page.page, page.image.shape[1], page.image.shape[0], document))
