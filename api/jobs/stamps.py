@@ -20,7 +20,8 @@ _MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is
 _VERIFY = dict(help=f"check boxes scoring below {pipeline.VERIFY_BELOW} with the seal text "
                     "detector and keep those with text")
 _DOCUMENT = dict(help="look for stamps only on pages the ImageNet classifier takes for "
-                      f"documents (document score ≥ {pipeline.MIN_DOCUMENT}); a photo gets none")
+                      f"documents (document score ≥ {pipeline.MIN_DOCUMENT}) or that are at "
+                      f"least {pipeline.PHOTO_MAX_PAPER:.0%} paper; a photo gets none")
 
 
 @dataclass(frozen=True)
