@@ -128,8 +128,10 @@ def test_hangul_misread_by_ppocr_on_number_lines_is_told_from_measures():
     assert not _misread_hangul("6913333", "6913333")  # no Hangul: nothing misread
     # a plate's left band read as a letter in front of the number (kwon_0016.jpg)
     assert _misread_hangul("C0128813", "01오8813") and _numeric("C0128813")
-    assert not _misread_hangul("CC0128813", "01오8813")  # one letter more at most
-    assert not _misread_hangul("83723921", "83라2392")  # a digit more than the syllables hold
+    assert not _misread_hangul("CC0128813", "01오8813")  # one character more at most
+    # a bolt at the plate's right edge read as a trailing digit (kwon_0013.jpg)
+    assert _misread_hangul("83723921", "83라2392") and _numeric("83723921")
+    assert not _misread_hangul("837239211", "83라2392")
     assert not _misread_hangul("2019 1234", "2019년 1235")  # another digit changed
     # a spaced sign is a measure, not a misread syllable (a PubLayNet table: "288 ± 51",
     # which ocr-ko-rec reads 288노51); words are not number lines either
@@ -137,15 +139,18 @@ def test_hangul_misread_by_ppocr_on_number_lines_is_told_from_measures():
     assert not _numeric("HYUNDAI") and not _numeric("7")
 
 
-def test_plate_whose_band_ppocr_reads_as_a_letter_reads_in_auto_mode(client):
-    # PP-OCR reads this real photo's left band as "C" and its syllable as "2" ("C0128813"),
-    # one character more than the syllable can stand for; the Korean readers' reading now
+@pytest.mark.parametrize("name, plate", [("kwon_0016.jpg", "01오8813"),
+                                         ("kwon_0013.jpg", "83라2392")])
+def test_plate_with_a_character_more_in_ppocr_reads_in_auto_mode(client, name, plate):
+    # PP-OCR reads kwon_0016's left band as "C" and its syllable as "2" ("C0128813"), and
+    # kwon_0013's syllable as "7" with a bolt at the right edge as "1" ("83723921"): one
+    # character more than the syllable can stand for. The Korean readers' reading now
     # replaces it, as with lang=ko.
-    photo = SHARED / "data/train/ocr-ko/kwon-evan-plates/kwon_0016.jpg"
+    photo = SHARED / "data/train/ocr-ko/kwon-evan-plates" / name
     for lang in ("auto", "ko"):
         page = client.post("/ocr", files={"file": ("plate.jpg", photo.read_bytes())},
                            data={"lang": lang}).json()["pages"][0]
-        assert "".join(page["text"].split()) == "01오8813", (lang, page["text"])
+        assert "".join(page["text"].split()) == plate, (lang, page["text"])
 
 
 def test_plates_read_in_auto_and_korean_mode(client):

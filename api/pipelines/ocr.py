@@ -112,13 +112,15 @@ def _misread_hangul(latin: str, korean: str) -> bool:
     syllable, and without spaces it matches ``latin`` with each of its syllables standing for
     up to two of ``latin``'s characters (or none) and every other character the same
     (``69고3333`` for ``6913333``, ``수7960`` for ``÷7960``, ``울산06`` for ``N06``);
-    ``latin`` may carry one Latin letter more at its start or end (a plate's band read as a
-    letter: ``C0128813`` for ``01오8813``)."""
+    ``latin`` may carry one character more at its start or end: a plate's band read as a
+    letter (``C0128813`` for ``01오8813``) or its frame or a bolt read as a digit
+    (``83723921`` for ``83라2392``). Measured on the pool's real plate photos and the
+    development images: training/experiments.md, 2026-12-08."""
     letters = _letters(korean)
     if not _SYLLABLE.search(letters):
         return False
     pattern = "".join(".{0,2}" if _SYLLABLE.fullmatch(c) else re.escape(c) for c in letters)
-    return re.fullmatch(f"[A-Za-z]?{pattern}|{pattern}[A-Za-z]?", _letters(latin)) is not None
+    return re.fullmatch(f".?{pattern}|{pattern}.?", _letters(latin)) is not None
 
 
 def _letter_spaced(text: str) -> bool:
