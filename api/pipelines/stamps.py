@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import inkmask
-from ..engines import sealtext, stampdet, stampembed
+from .. import inkmask, orientation
+from ..engines import ppocr, sealtext, stampdet, stampembed
 from ..inputs import Page
 from ..registry import Registry
 from ..vision import box_iou, crop_box
@@ -56,6 +56,9 @@ MIN_DOCUMENT = 0.02
 #: blank letter with one small stamp and a page scanned turned 90° score 0.015–0.018 as
 #: documents but are mostly paper; photos are 0.03–0.40 paper.
 PHOTO_MAX_PAPER = 0.5
+#: Whether a page scanned sideways is turned upright for detection by default
+#: (``orient``; :func:`api.orientation.quarter_turns`).
+ORIENT = True
 
 
 @dataclass
@@ -190,7 +193,7 @@ class StampsPipeline:
     def find(self, image: np.ndarray, min_score: float, verify: bool = VERIFY_TEXT,
              refine: bool = True, timings: Timings | None = None,
              deadline: Deadline | None = None, document_check: bool = DOCUMENT_CHECK,
-             document: float | None = None
+             document: float | None = None, orient: bool = ORIENT
              ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
         """With ``document_check``, nothing on a photo: a page whose document score
         (``document``, computed by :meth:`document_score` when ``None``) is below
@@ -204,6 +207,19 @@ class StampsPipeline:
                 document = self._timed_document_score(image, timings)
             if document < MIN_DOCUMENT and inkmask.paper_share(image) < PHOTO_MAX_PAPER:
                 return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), []
+        if orient:
+            with timings.stage("orient"):
+                turns = orientation.quarter_turns(image, self.registry.get(ppocr.SPEC))
+            if turns:
+                boxes, scores, inks = self.find(orientation.upright(image, turns), min_score,
+                                                verify, refine, timings, deadline,
+                                                document_check=False, orient=False)
+                back = orientation.boxes_back(boxes, turns, image.shape)
+                for box, ink in zip(back, inks):
+                    if ink is not None:
+                        ink.box = box.copy()
+                        ink.mask = orientation.mask_back(ink.mask, turns)
+                return back, scores, inks
         with timings.stage("detect"):
             boxes, scores = self.detect(image, min_score)
         inks: list[inkmask.Ink | None] = [None] * len(boxes)

@@ -1,0 +1,60 @@
+"""Pages scanned sideways (api/orientation.py): real pages turned a quarter either way are
+told apart from upright ones, and boxes found on the page turned upright map back onto it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from api import orientation
+from api.engines import ppocr
+
+from .conftest import rgb, shared
+
+STAVER = "data/eval/stamps/staver_image_1.png"
+PHOTOTEST = "data/eval/ocr/tesseract_phototest.png"
+
+
+def _turned(image: np.ndarray, turns: int) -> np.ndarray:
+    """``image`` turned ``turns`` quarters clockwise."""
+    return np.ascontiguousarray(np.rot90(image, -turns))
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_boxes_and_masks_found_upright_map_back_onto_the_page(turns):
+    page = np.full((60, 100, 3), 255, np.uint8)
+    page[10:25, 62:90] = 0  # rows 10-24, columns 62-89: the xyxy box [62, 10, 90, 25]
+    page[10, 62] = 128  # marks the box's top-left pixel
+    turned = _turned(page, turns)
+    up = orientation.upright(turned, turns)
+    assert np.array_equal(up, page)
+    ys, xs = np.nonzero(turned[..., 0] < 255)
+    found = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
+    # the box found on the upright page, mapped into the turned one, is where the ink is
+    back = orientation.boxes_back(np.array([[62, 10, 90, 25]], np.float32), turns, turned.shape)
+    assert np.array_equal(back, found)
+    mask = orientation.mask_back(page[10:25, 62:90, 0] == 128, turns)
+    x1, y1, x2, y2 = back[0].astype(int)
+    assert mask.shape == (y2 - y1, x2 - x1)
+    assert turned[y1:y2, x1:x2, 0][mask].tolist() == [128]
+
+
+@pytest.mark.parametrize("rel", [STAVER, PHOTOTEST])
+def test_text_lines_across_or_down_the_page(rel):
+    page = rgb(shared(rel))
+    assert orientation.line_direction(page) > 0.5
+    assert orientation.line_direction(_turned(page, 1)) < -0.5
+    assert orientation.line_direction(_turned(page, 3)) < -0.5
+
+
+@pytest.mark.parametrize("rel", [STAVER, PHOTOTEST])
+def test_quarter_turns_of_real_pages(registry, rel):
+    ocr = registry.get(ppocr.SPEC)
+    page = rgb(shared(rel))
+    assert [orientation.quarter_turns(_turned(page, k), ocr) for k in (0, 1, 3)] == [0, 1, 3]
+
+
+def test_a_page_without_lines_is_left_as_it_is(registry):
+    ocr = registry.get(ppocr.SPEC)
+    blank = np.full((800, 600, 3), 250, np.uint8)
+    assert orientation.quarter_turns(blank, ocr) == 0
