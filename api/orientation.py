@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: Longest side (pixels) the page is shrunk to for the line-direction test.
+#: Longest side (pixels) the page is shrunk to (at most) for the line-direction test.
 DIRECTION_SIDE = 1000
 #: Nearest neighbours of each ink blob counted for the line direction.
 NEIGHBOURS = 4
@@ -46,21 +46,22 @@ def line_direction(image: np.ndarray) -> float:
     nearest-neighbour pairs of ink blobs lying within 20° of level to those within 20° of
     upright; positive when lines run across the page, negative when they run down it, 0
     for a page with fewer than :data:`MIN_BLOBS` blobs. Ink is an adaptive mean threshold
-    (31-px blocks, 15 grey levels below the mean) of the page shrunk to
-    :data:`DIRECTION_SIDE`; blobs are its 8-connected components of at least 6 pixels and
-    under a fifteenth of that side each way (letters, not rules or pictures); each has
+    (31-px blocks, 15 grey levels below the mean) of the page shrunk by the smallest whole
+    factor that brings its longest side to :data:`DIRECTION_SIDE` or less; blobs are its
+    8-connected components of at least 6 pixels and under a fifteenth of that side each way
+    (letters, not rules or pictures); each has
     :data:`NEIGHBOURS` neighbours (SciPy's k-d tree)."""
     from scipy.spatial import cKDTree
 
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    scale = DIRECTION_SIDE / max(grey.shape)
-    if scale < 1:
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    factor = -(-max(grey.shape) // DIRECTION_SIDE)  # a whole factor: OpenCV's fast area path
+    if factor > 1:
+        grey = cv2.resize(grey, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
     ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
                                 31, 15)
     _, _, stats, centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
     w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
-    limit = DIRECTION_SIDE / 15
+    limit = max(grey.shape) / 15
     points = centres[1:][(area >= 6) & (w < limit) & (h < limit)]
     if len(points) < MIN_BLOBS:
         return 0.0

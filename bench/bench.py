@@ -429,9 +429,9 @@ def notes(runs: int) -> list[str]:
     verify = statistics.median(timed(lambda: stamps.verify(a4, stamp_box), runs))
     embed = statistics.median(timed(lambda: stamps.embed([a4[1100:1250, 590:720]]), runs))
     out.append(f"- /stamps on an A4 page at 150 dpi (1240×1754): detection {detect:.0f} ms, "
-               f"+ the document check and whole-stamp refinement {refined:.0f} ms, + the text "
-               f"check as the service "
-               f"runs it (boxes below {VERIFY_BELOW} only) {find:.0f} ms (target ≤ 150); "
+               f"+ the document and orientation checks and whole-stamp refinement "
+               f"{refined:.0f} ms, + the text check as the service runs it (boxes below "
+               f"{VERIFY_BELOW} only) {find:.0f} ms (target ≤ 150); "
                f"the seal text check {verify:.0f} ms per checked box; one crop embedding "
                f"{embed:.0f} ms (target ≤ 30).")
     return out

@@ -22,12 +22,15 @@ _VERIFY = dict(help=f"check boxes scoring below {pipeline.VERIFY_BELOW} with the
 _DOCUMENT = dict(help="look for stamps only on pages the ImageNet classifier takes for "
                       f"documents (document score ≥ {pipeline.MIN_DOCUMENT}) or that are at "
                       f"least {pipeline.PHOTO_MAX_PAPER:.0%} paper; a photo gets none")
+_ORIENT = dict(help="turn pages scanned sideways upright before detection (boxes stay in "
+                    "the page as sent)")
 
 
 @dataclass(frozen=True)
 class StampsOptions:
     """``min_score`` 0–1; ``embeddings`` adds each stamp's vector; ``verify_text`` the seal
-    text check; ``document_check`` no stamps on pages that are not documents; ``mode`` json,
+    text check; ``document_check`` no stamps on pages that are not documents; ``orient``
+    pages scanned sideways turned upright for detection; ``mode`` json,
     annotated (first page, PNG), removed (first page with the stamps' ink removed, PNG) or
     zip (every page's stamp crops and a manifest); ``mask`` adds each stamp's ink mask;
     ``refine`` grows boxes to the whole impression; ``pages``/``dpi`` for PDFs."""
@@ -36,6 +39,7 @@ class StampsOptions:
     embeddings: bool = option(False, help="add each stamp's embedding")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
     document_check: bool = option(pipeline.DOCUMENT_CHECK, **_DOCUMENT)
+    orient: bool = option(pipeline.ORIENT, **_ORIENT)
     mode: str = option("json", choices=("json", "annotated", "removed", "zip"),
                        help="json, annotated PNG or removed PNG (first page), or zip of "
                             "crops", cli=False)
@@ -95,7 +99,7 @@ def run_stamps(documents, options: StampsOptions, ctx: Context) -> StampsResult:
         pages, min_score=options.min_score, embed=options.mode == "json",
         verify=options.verify_text,
         refine=options.refine or options.mode == "removed", timings=ctx.timings,
-        deadline=ctx.deadline, document_check=options.document_check)
+        deadline=ctx.deadline, document_check=options.document_check, orient=options.orient)
     return StampsResult(pages, found, options)
 
 
@@ -130,14 +134,15 @@ def run_embed(documents, options: EmbedOptions, ctx: Context) -> EmbedResult:
 @dataclass(frozen=True)
 class CompareOptions:
     """``min_score`` 0–1; ``threshold`` −1…1, the cosine similarity from which the document
-    carries the reference stamp; ``verify_text``; ``document_check``; ``pages``/``dpi`` for
-    PDFs."""
+    carries the reference stamp; ``verify_text``; ``document_check``; ``orient``;
+    ``pages``/``dpi`` for PDFs."""
 
     min_score: float = option(MIN_SCORE, **_MIN_SCORE)
     threshold: float = option(pipeline.MATCH_THRESHOLD, minimum=-1, maximum=1,
                               help="cosine similarity from which a stamp matches")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
     document_check: bool = option(pipeline.DOCUMENT_CHECK, **_DOCUMENT)
+    orient: bool = option(pipeline.ORIENT, **_ORIENT)
     pages: str | None = option(None, **PAGES)
     dpi: int | None = option(None, **DPI)
 
@@ -183,11 +188,11 @@ def run_compare(documents, options: CompareOptions, ctx: Context) -> CompareResu
     found, sims = pipeline.StampsPipeline(ctx.registry).compare(
         documents[0].pages, documents[1].pages[0].image, min_score=options.min_score,
         verify=options.verify_text, timings=ctx.timings, deadline=ctx.deadline,
-        document_check=options.document_check)
+        document_check=options.document_check, orient=options.orient)
     return CompareResult(found, sims, options.threshold)
 
 
-_MODELS = ("stamp-det", "stamp-embed", "seal-text")
+_MODELS = ("stamp-det", "stamp-embed", "seal-text", "ocr-ppocrv6")
 def respond_stamps(options: StampsOptions, result: StampsResult, timings,
                    accept: str = "") -> Reply:
     """``mode`` json → JSON; annotated → the first page with its stamps drawn; removed → the

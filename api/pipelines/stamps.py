@@ -242,7 +242,7 @@ class StampsPipeline:
                  embed: bool = True, verify: bool = VERIFY_TEXT, refine: bool = True,
                  timings: Timings | None = None,
                  deadline: Deadline | None = None,
-                 document_check: bool = DOCUMENT_CHECK) -> StampsResult:
+                 document_check: bool = DOCUMENT_CHECK, orient: bool = ORIENT) -> StampsResult:
         """Find the stamps of every page (:meth:`find`; each page's document score is
         reported when ``document_check``), then embed all crops in one batch when
         ``embed``."""
@@ -254,7 +254,7 @@ class StampsPipeline:
             deadline.check()
             document = self._timed_document_score(page.image, timings) if document_check else None
             boxes, scores, inks = self.find(page.image, min_score, verify, refine, timings,
-                                            deadline, document_check, document)
+                                            deadline, document_check, document, orient)
             sizes.append((page.page, page.image.shape[1], page.image.shape[0], document))
             for box, score, ink in zip(boxes, scores, inks):
                 stamps.append(Stamp(page.page, box.tolist(), float(score), ink))
@@ -274,13 +274,14 @@ class StampsPipeline:
                 min_score: float = stampdet.MIN_SCORE, verify: bool = VERIFY_TEXT,
                 timings: Timings | None = None,
                 deadline: Deadline | None = None,
-                document_check: bool = DOCUMENT_CHECK) -> tuple[StampsResult, np.ndarray]:
+                document_check: bool = DOCUMENT_CHECK,
+                orient: bool = ORIENT) -> tuple[StampsResult, np.ndarray]:
         """Detect and embed the stamps of ``pages`` and score each against a reference stamp
         crop (RGB; never document-checked: it is a crop). Returns the result and ``(N,)``
         float32 cosine similarities to it."""
         timings, deadline = tracking(timings, deadline)
         result = self(pages, min_score=min_score, embed=True, verify=verify, timings=timings,
-                      deadline=deadline, document_check=document_check)
+                      deadline=deadline, document_check=document_check, orient=orient)
         with timings.stage("embed"):
             ref = self.embed([reference])[0]
         with timings.stage("compare"):
