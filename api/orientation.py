@@ -1,10 +1,11 @@
 """Pages scanned sideways: which way a page's text lines run, and turning it upright.
 
-The stamp detector was trained on upright pages (turned at most ±8°); on the stamp pool's
-valid split turned a quarter it finds a sixth fewer stamps (training/experiments.md,
-2026-12-08). :func:`quarter_turns` tells how many quarter turns clockwise a page was given
-(0, 1 or 3; a page upside down is not told from an upright one), in three steps, each run
-only when the one before calls the page sideways:
+The stamp detector and the layout model learnt upright pages: on the stamp pool's valid
+split turned a quarter the stamp detector finds a sixth fewer stamps, and turned pages lose
+their equations and tables to the layout model (training/experiments.md, 2026-12-08).
+:func:`quarter_turns` tells how many quarter turns clockwise a page was given (0, 1 or 3; a
+page upside down is not told from an upright one), in three steps, each run only when the
+one before calls the page sideways:
 
 1. :func:`line_direction` (a few ms on any page): in text, an ink blob's nearest blobs are
    mostly its neighbours along the line, so the share of nearest-neighbour pairs lying
@@ -25,6 +26,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+#: Whether ``/stamps`` and ``/extract`` turn pages scanned sideways upright by default
+#: (their ``orient`` option).
+ORIENT = True
 #: Longest side (pixels) the page is shrunk to (at most) for the line-direction test.
 DIRECTION_SIDE = 1000
 #: Nearest neighbours of each ink blob counted for the line direction.

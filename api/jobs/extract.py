@@ -9,6 +9,7 @@ from pathlib import PurePath
 
 from werkzeug.utils import secure_filename
 
+from .. import orientation
 from ..pipelines import extract as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
 from .base import (
@@ -23,14 +24,15 @@ from .base import (
     zip_bytes,
     zip_reply,
 )
-from .ocr import DPI, PAGES
+from .ocr import DPI, ORIENT, PAGES
 
 
 @dataclass(frozen=True)
 class ExtractOptions:
     """``classes`` a subset of figure, table, equation; ``min_score`` 0–1; ``mode`` json,
     annotated (PNG, or a zip of PNGs) or zip (crops + manifest); ``crops`` adds base64 crops
-    to the JSON; ``pages``/``dpi`` for PDFs."""
+    to the JSON; ``orient`` reads pages scanned sideways turned upright; ``pages``/``dpi`` for
+    PDFs."""
 
     classes: tuple[str, ...] = option(pipeline.TARGETS, kind="names", choices=pipeline.TARGETS,
                                       help="comma-separated subset of figure,table,equation")
@@ -39,6 +41,7 @@ class ExtractOptions:
     mode: str = option("json", choices=("json", "annotated", "zip"),
                        help="json, annotated PNG(s) or zip of crops", cli=False)
     crops: bool = option(False, help="add each region's PNG crop (base64) to the JSON")
+    orient: bool = option(orientation.ORIENT, **ORIENT)
     pages: str | None = option(None, **PAGES)
     dpi: int | None = option(None, **DPI)
 
@@ -124,7 +127,7 @@ def run(documents, options: ExtractOptions, ctx: Context) -> ExtractResult:
     for i, doc in enumerate(documents):
         for page, found in pipeline.extract_document(
                 extract, doc, classes=options.classes, min_score=options.min_score,
-                timings=ctx.timings, deadline=ctx.deadline):
+                timings=ctx.timings, deadline=ctx.deadline, orient=options.orient):
             results.append((i, page, found))
             ctx.progress(1)
     return ExtractResult(list(documents), results, options)

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import orientation
 from ..engines.stampdet import MIN_SCORE
 from ..pipelines import stamps as pipeline
 from ..vision import crop_box, draw_boxes, encode_png
 from .base import Context, Job, Reply, json_reply, option, png_reply, register, zip_bytes, zip_reply
-from .ocr import DPI, PAGES
+from .ocr import DPI, ORIENT, PAGES
 
 _MIN_SCORE = dict(minimum=0, maximum=1, help="detector score from which a box is a stamp "
                                              "(the detector card's threshold)")
@@ -22,8 +23,6 @@ _VERIFY = dict(help=f"check boxes scoring below {pipeline.VERIFY_BELOW} with the
 _DOCUMENT = dict(help="look for stamps only on pages the ImageNet classifier takes for "
                       f"documents (document score ≥ {pipeline.MIN_DOCUMENT}) or that are at "
                       f"least {pipeline.PHOTO_MAX_PAPER:.0%} paper; a photo gets none")
-_ORIENT = dict(help="turn pages scanned sideways upright before detection (boxes stay in "
-                    "the page as sent)")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class StampsOptions:
     embeddings: bool = option(False, help="add each stamp's embedding")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
     document_check: bool = option(pipeline.DOCUMENT_CHECK, **_DOCUMENT)
-    orient: bool = option(pipeline.ORIENT, **_ORIENT)
+    orient: bool = option(orientation.ORIENT, **ORIENT)
     mode: str = option("json", choices=("json", "annotated", "removed", "zip"),
                        help="json, annotated PNG or removed PNG (first page), or zip of "
                             "crops", cli=False)
@@ -142,7 +141,7 @@ class CompareOptions:
                               help="cosine similarity from which a stamp matches")
     verify_text: bool = option(pipeline.VERIFY_TEXT, **_VERIFY)
     document_check: bool = option(pipeline.DOCUMENT_CHECK, **_DOCUMENT)
-    orient: bool = option(pipeline.ORIENT, **_ORIENT)
+    orient: bool = option(orientation.ORIENT, **ORIENT)
     pages: str | None = option(None, **PAGES)
     dpi: int | None = option(None, **DPI)
 

@@ -56,9 +56,6 @@ MIN_DOCUMENT = 0.02
 #: blank letter with one small stamp and a page scanned turned 90° score 0.015–0.018 as
 #: documents but are mostly paper; photos are 0.03–0.40 paper.
 PHOTO_MAX_PAPER = 0.5
-#: Whether a page scanned sideways is turned upright for detection by default
-#: (``orient``; :func:`api.orientation.quarter_turns`).
-ORIENT = True
 
 
 @dataclass
@@ -193,7 +190,7 @@ class StampsPipeline:
     def find(self, image: np.ndarray, min_score: float, verify: bool = VERIFY_TEXT,
              refine: bool = True, timings: Timings | None = None,
              deadline: Deadline | None = None, document_check: bool = DOCUMENT_CHECK,
-             document: float | None = None, orient: bool = ORIENT
+             document: float | None = None, orient: bool = orientation.ORIENT
              ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
         """With ``document_check``, nothing on a photo: a page whose document score
         (``document``, computed by :meth:`document_score` when ``None``) is below
@@ -242,7 +239,8 @@ class StampsPipeline:
                  embed: bool = True, verify: bool = VERIFY_TEXT, refine: bool = True,
                  timings: Timings | None = None,
                  deadline: Deadline | None = None,
-                 document_check: bool = DOCUMENT_CHECK, orient: bool = ORIENT) -> StampsResult:
+                 document_check: bool = DOCUMENT_CHECK,
+                 orient: bool = orientation.ORIENT) -> StampsResult:
         """Find the stamps of every page (:meth:`find`; each page's document score is
         reported when ``document_check``), then embed all crops in one batch when
         ``embed``."""
@@ -275,7 +273,7 @@ class StampsPipeline:
                 timings: Timings | None = None,
                 deadline: Deadline | None = None,
                 document_check: bool = DOCUMENT_CHECK,
-                orient: bool = ORIENT) -> tuple[StampsResult, np.ndarray]:
+                orient: bool = orientation.ORIENT) -> tuple[StampsResult, np.ndarray]:
         """Detect and embed the stamps of ``pages`` and score each against a reference stamp
         crop (RGB; never document-checked: it is a crop). Returns the result and ``(N,)``
         float32 cosine similarities to it."""

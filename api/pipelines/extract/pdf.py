@@ -3,6 +3,7 @@ the pipeline run over every page of a document."""
 
 from __future__ import annotations
 
+from ... import orientation
 from ...vision import box_iou
 from ..base import Deadline, Timings, tracking
 from .pipeline import MIN_SCORE, TARGETS, ExtractPage, ExtractPipeline
@@ -38,8 +39,10 @@ def page_hints(page, dpi: int) -> list[tuple[str, list[float]]]:
 
 def extract_document(pipeline: ExtractPipeline, doc, *, classes=TARGETS, min_score: float = MIN_SCORE,
                      timings: Timings | None = None,
-                     deadline: Deadline | None = None) -> list[tuple[object, ExtractPage]]:
-    """Run ``pipeline`` on every page of an :class:`api.inputs.Document`.
+                     deadline: Deadline | None = None,
+                     orient: bool = orientation.ORIENT) -> list[tuple[object, ExtractPage]]:
+    """Run ``pipeline`` on every page of an :class:`api.inputs.Document` (``orient``: see
+    :class:`ExtractPipeline`).
 
     A PDF is opened once for the hints of all its pages. Returns ``(Page, ExtractPage)`` pairs
     in page order.
@@ -61,5 +64,5 @@ def extract_document(pipeline: ExtractPipeline, doc, *, classes=TARGETS, min_sco
                     hints = page_hints(pdf.load_page(page.page - 1), page.dpi)
             results.append((page, pipeline(page.image, page=page.page, classes=classes,
                                            min_score=min_score, hints=hints, timings=timings,
-                                           deadline=deadline)))
+                                           deadline=deadline, orient=orient)))
     return results

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ... import orientation
 from ...engines import layout, ppocr
 from ...engines.layout import CLASSES
 from ...registry import Registry
@@ -62,14 +63,29 @@ class ExtractPipeline:
     def __call__(self, image: np.ndarray, *, page: int = 1, classes=TARGETS,
                  min_score: float = MIN_SCORE, hints: list[tuple[str, list[float]]] | None = None,
                  timings: Timings | None = None,
-                 deadline: Deadline | None = None) -> ExtractPage:
+                 deadline: Deadline | None = None,
+                 orient: bool = orientation.ORIENT) -> ExtractPage:
         """Extract items from ``image`` (``(H, W, 3)`` uint8 RGB).
 
-        ``hints`` are ``(class, xyxy pixels)`` boxes known from a born-digital PDF.
-        Returns items of the requested ``classes`` sorted top-to-bottom, left-to-right.
+        ``hints`` are ``(class, xyxy pixels)`` boxes known from a born-digital PDF. With
+        ``orient`` a page without hints that was scanned sideways
+        (:func:`api.orientation.quarter_turns`) is read turned upright, and its boxes are
+        given back in ``image``. Returns items of the requested ``classes`` sorted
+        top-to-bottom, left-to-right (of the upright page).
         """
         timings, deadline = tracking(timings, deadline)
         h, w = image.shape[:2]
+        if orient and not hints:
+            with timings.stage("orient"):
+                turns = orientation.quarter_turns(image, self.registry.get(ppocr.SPEC))
+            if turns:
+                found = self(orientation.upright(image, turns), page=page, classes=classes,
+                             min_score=min_score, timings=timings, deadline=deadline,
+                             orient=False)
+                for item in found.items:
+                    item.box = [float(v) for v in
+                                orientation.boxes_back([item.box], turns, image.shape)[0]]
+                return ExtractPage(page=page, width=w, height=h, items=found.items)
         with timings.stage("layout"):
             boxes, scores, ids = self.registry.get(layout.SPEC)(image, min_score=min_score)
         items = [Detection(CLASSES[c], float(s), [float(v) for v in b])
