@@ -26,8 +26,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: Whether ``/stamps`` and ``/extract`` turn pages scanned sideways upright by default
-#: (their ``orient`` option).
+#: Whether ``/ocr``, ``/stamps`` and ``/extract`` turn pages scanned sideways upright by
+#: default (their ``orient`` option).
 ORIENT = True
 #: Longest side (pixels) the page is shrunk to (at most) for the line-direction test.
 DIRECTION_SIDE = 1000
@@ -43,6 +43,9 @@ LINES_SIDE = 960
 LINE_ASPECT = 1.5
 #: Standing lines read by the 0/180° classifier (the longest; step 3).
 VOTE_LINES = 20
+#: Fewest standing lines for ``/ocr`` to call a page sideways: vertical Korean signs are a
+#: column or two of upright syllables, which ``/ocr`` reads as they stand.
+OCR_MIN_LINES = 4
 
 
 def line_direction(image: np.ndarray) -> float:
@@ -80,10 +83,12 @@ def _upright_probability(angle: int, score: float) -> float:
     return score if angle == 0 else 1.0 - score
 
 
-def quarter_turns(image: np.ndarray, ocr) -> int:
+def quarter_turns(image: np.ndarray, ocr, min_lines: int = 1) -> int:
     """Quarter turns clockwise an RGB ``(H, W, 3)`` uint8 page was given: 0 (upright, or
     upside down, or no lines to tell by), 1 or 3. ``ocr`` is the PP-OCR engine
-    (``detect`` and ``orientation``), used only for pages :func:`line_direction` calls sideways."""
+    (``detect`` and ``orientation``), used only for pages :func:`line_direction` calls
+    sideways; ``min_lines`` the fewest standing line boxes a sideways page has (``/ocr``
+    asks for :data:`OCR_MIN_LINES`, so a vertical sign's column or two stays as it is)."""
     if line_direction(image) >= SIDEWAYS_RATIO:
         return 0
     quads, _ = ocr.detect(np.ascontiguousarray(image[:, :, ::-1]), max_side=LINES_SIDE)
@@ -96,7 +101,7 @@ def quarter_turns(image: np.ndarray, ocr) -> int:
             standing.append((float(h), (x1, y1, x2, y2)))
         elif w > LINE_ASPECT * h:
             lying += float(w)
-    if sum(length for length, _ in standing) <= lying:
+    if len(standing) < min_lines or sum(length for length, _ in standing) <= lying:
         return 0
     standing.sort(key=lambda item: -item[0])
     crops = []
@@ -131,6 +136,22 @@ def boxes_back(boxes: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndar
     if turns == 2:
         return np.stack([w - b[:, 2], h - b[:, 3], w - b[:, 0], h - b[:, 1]], 1)
     return b.copy()
+
+
+def points_back(points: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``(..., 2)`` xy pixel points of :func:`upright` ``(image, turns)`` → the same points
+    in ``image`` (``shape`` its ``(H, W, …)``); float32."""
+    h, w = shape[:2]
+    p = np.asarray(points, np.float32)
+    x, y = p[..., 0], p[..., 1]
+    turns %= 4
+    if turns == 1:
+        return np.stack([w - y, x], -1)
+    if turns == 3:
+        return np.stack([y, h - x], -1)
+    if turns == 2:
+        return np.stack([w - x, h - y], -1)
+    return p.copy()
 
 
 def mask_back(mask: np.ndarray, turns: int) -> np.ndarray:

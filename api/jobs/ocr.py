@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import orientation
 from ..pipelines import ocr as pipeline
 from .base import Context, Job, option, register, sum_timings
 
 #: Page options every job that takes PDFs has (see ``Pages`` and ``Dpi`` in openapi.yaml).
 PAGES = dict(max_length=200, help="PDF pages, 1-based, e.g. 1-3,5 (default all)")
 DPI = dict(kind=int, minimum=36, maximum=600, help="PDF render resolution (default 200)")
-#: ``orient`` of /stamps and /extract (api/orientation.py).
+#: ``orient`` of /ocr, /stamps and /extract (api/orientation.py).
 ORIENT = dict(help="turn pages scanned sideways upright first (boxes stay in the page as sent)")
 
 
@@ -18,13 +19,15 @@ ORIENT = dict(help="turn pages scanned sideways upright first (boxes stay in the
 class OcrOptions:
     """``lang``: ``auto`` decides per line, ``en`` Latin only, ``ko`` every line as Korean;
     ``model``: the Latin recogniser, ``fast`` or ``accurate``; ``min_score`` 0–1, lines read
-    with less are dropped; ``pages``/``dpi`` for PDFs."""
+    with less are dropped; ``orient`` reads pages scanned sideways turned upright;
+    ``pages``/``dpi`` for PDFs."""
 
     lang: str = option("auto", choices=pipeline.LANGS, help="auto, en or ko")
     model: str = option(pipeline.MODELS[0], choices=pipeline.MODELS,
                         help="Latin recogniser: fast (PP-OCRv6 tiny) or accurate (small)")
     min_score: float = option(pipeline.MIN_SCORE, minimum=0, maximum=1,
                               help="drop lines read with a lower score")
+    orient: bool = option(orientation.ORIENT, **ORIENT)
     pages: str | None = option(None, **PAGES)
     dpi: int | None = option(None, **DPI)
 
@@ -56,7 +59,7 @@ def run(documents, options: OcrOptions, ctx: Context) -> OcrResult:
         ctx.deadline.check()
         pages.append((ocr(page.image, page=page.page, lang=options.lang,
                           model=options.model, min_score=options.min_score, timings=ctx.timings,
-                          deadline=ctx.deadline), page.dpi))
+                          deadline=ctx.deadline, orient=options.orient), page.dpi))
         ctx.progress(1)
     return OcrResult(doc.filename, pages)
 

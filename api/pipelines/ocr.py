@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .. import orientation
 from ..engines import korec, ppocr, tesseract
 from ..registry import Registry
 from ..vision import (
@@ -196,22 +197,28 @@ class OcrLine:
 
 @dataclass
 class OcrPage:
-    """OCR result for one image or PDF page (``page`` is 1-based; width/height in pixels)."""
+    """OCR result for one image or PDF page (``page`` is 1-based; width/height in pixels;
+    ``turns`` the quarter turns clockwise the page was found to have been scanned with and
+    read turned back from, :func:`api.orientation.quarter_turns`: the lines' quads are in the
+    page as sent either way)."""
 
     page: int
     width: int
     height: int
     lines: list[OcrLine] = field(default_factory=list)
+    turns: int = 0
 
     @property
     def text(self) -> str:
         """``lines`` (already in reading order) joined: a line that shares its row with the
-        previous one (vertical overlap ≥ half the shorter line) follows a space, else a newline."""
+        previous one (overlap across the lines ≥ half the shorter line, on the upright page)
+        follows a space, else a newline."""
+        lo, hi = (0, 2) if self.turns % 2 else (1, 3)  # a sideways page's rows run down it
         parts: list[str] = []
         for prev, line in zip([None, *self.lines], self.lines):
             if prev is not None:
-                overlap = min(prev.box[3], line.box[3]) - max(prev.box[1], line.box[1])
-                shorter = min(prev.box[3] - prev.box[1], line.box[3] - line.box[1])
+                overlap = min(prev.box[hi], line.box[hi]) - max(prev.box[lo], line.box[lo])
+                shorter = min(prev.box[hi] - prev.box[lo], line.box[hi] - line.box[lo])
                 parts.append(" " if overlap >= 0.5 * shorter else "\n")
             parts.append(line.text)
         return "".join(parts)
@@ -509,17 +516,32 @@ class OcrPipeline:
     def __call__(self, image: np.ndarray, *, page: int = 1, lang: str = "auto",
                  model: str = MODELS[0], min_score: float = MIN_SCORE,
                  timings: Timings | None = None,
-                 deadline: Deadline | None = None) -> OcrPage:
+                 deadline: Deadline | None = None,
+                 orient: bool = orientation.ORIENT) -> OcrPage:
         """OCR one image.
 
         A small image (height ≤ :data:`LINE_FALLBACK_MAX_HEIGHT`) with at most one detected
         row, or weakly read rows, is also read whole, as one line, and that reading replaces the
         detected lines when it scores higher: tight word
-        crops often defeat the detector. Args: ``image`` ``(H, W, 3)`` uint8 RGB.
+        crops often defeat the detector. With ``orient`` a page scanned sideways (at least
+        :data:`api.orientation.OCR_MIN_LINES` lines standing) is read turned upright and its
+        quads are given back in ``image``. Args: ``image`` ``(H, W, 3)`` uint8 RGB.
         Returns an :class:`OcrPage` whose lines are in reading order.
         """
         timings, deadline = tracking(timings, deadline)
         h, w = image.shape[:2]
+        if orient:
+            with timings.stage("orient"):
+                turns = orientation.quarter_turns(image, self.registry.get(ppocr.SPEC),
+                                                  orientation.OCR_MIN_LINES)
+            if turns:
+                found = self(orientation.upright(image, turns), page=page, lang=lang,
+                             model=model, min_score=min_score, timings=timings,
+                             deadline=deadline, orient=False)
+                for line in found.lines:
+                    quad = orientation.points_back(np.array(line.quad), turns, image.shape)
+                    line.quad, line.box = quad.tolist(), quad_to_xyxy(quad)
+                return OcrPage(page=page, width=w, height=h, lines=found.lines, turns=turns)
         with timings.stage("detect"):
             quads = self._detect(image)
         deadline.check()
