@@ -35,6 +35,8 @@ DIRECTION_SIDE = 1000
 NEIGHBOURS = 4
 #: Fewest ink blobs for a line direction; fewer → 0 (no lines to tell by).
 MIN_BLOBS = 30
+#: Shortest side (pixels, once shrunk) of a page with a line direction; thinner → 0.
+MIN_SIDE = 16
 #: log(level / standing neighbour pairs) below which a page may be sideways (step 1).
 SIDEWAYS_RATIO = 0.0
 #: Longest side (pixels) of the text detector's input for the line boxes (step 2).
@@ -52,7 +54,8 @@ def line_direction(image: np.ndarray) -> float:
     """Which way an RGB ``(H, W, 3)`` uint8 page's text lines run: the log ratio of
     nearest-neighbour pairs of ink blobs lying within 20° of level to those within 20° of
     upright; positive when lines run across the page, negative when they run down it, 0
-    for a page with fewer than :data:`MIN_BLOBS` blobs. Ink is an adaptive mean threshold
+    for a page with fewer than :data:`MIN_BLOBS` blobs or, shrunk, thinner than
+    :data:`MIN_SIDE`. Ink is an adaptive mean threshold
     (31-px blocks, 15 grey levels below the mean) of the page shrunk by the smallest whole
     factor that brings its longest side to :data:`DIRECTION_SIDE` or less; blobs are its
     8-connected components of at least 6 pixels and under a fifteenth of that side each way
@@ -60,8 +63,10 @@ def line_direction(image: np.ndarray) -> float:
     :data:`NEIGHBOURS` neighbours (SciPy's k-d tree)."""
     from scipy.spatial import cKDTree
 
+    factor = -(-max(image.shape[:2]) // DIRECTION_SIDE)  # whole: OpenCV's fast area path
+    if min(image.shape[:2]) // factor < MIN_SIDE:
+        return 0.0  # a strip of a page: no lines to tell by
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    factor = -(-max(grey.shape) // DIRECTION_SIDE)  # a whole factor: OpenCV's fast area path
     if factor > 1:
         grey = cv2.resize(grey, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
     ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,

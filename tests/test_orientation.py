@@ -33,6 +33,9 @@ def test_boxes_and_masks_found_upright_map_back_onto_the_page(turns):
     # the box found on the upright page, mapped into the turned one, is where the ink is
     back = orientation.boxes_back(np.array([[62, 10, 90, 25]], np.float32), turns, turned.shape)
     assert np.array_equal(back, found)
+    corners = np.array([[62, 10], [90, 10], [90, 25], [62, 25]], np.float32)
+    points = orientation.points_back(corners, turns, turned.shape)
+    assert np.array_equal(np.r_[points.min(0), points.max(0)], back[0])
     mask = orientation.mask_back(page[10:25, 62:90, 0] == 128, turns)
     x1, y1, x2, y2 = back[0].astype(int)
     assert mask.shape == (y2 - y1, x2 - x1)
@@ -58,3 +61,16 @@ def test_a_page_without_lines_is_left_as_it_is(registry):
     ocr = registry.get(ppocr.SPEC)
     blank = np.full((800, 600, 3), 250, np.uint8)
     assert orientation.quarter_turns(blank, ocr) == 0
+    # strips of a page, as a thin PDF page renders (shrinking one to 1000 px made an empty
+    # image, and a 500), and a single pixel
+    for shape in [(8, 40000, 3), (40000, 8, 3), (1, 1, 3)]:
+        assert orientation.quarter_turns(np.full(shape, 200, np.uint8), ocr) == 0
+
+
+def test_a_few_standing_lines_are_not_a_sideways_page_for_ocr(registry):
+    # the first three lines of the phototest page, turned: sideways for /stamps and
+    # /extract, but a column or two is what a vertical sign is, so /ocr leaves it
+    ocr = registry.get(ppocr.SPEC)
+    lines = _turned(rgb(shared(PHOTOTEST))[:130], 1)
+    assert orientation.quarter_turns(lines, ocr) == 1
+    assert orientation.quarter_turns(lines, ocr, orientation.OCR_MIN_LINES) == 0
