@@ -12,6 +12,10 @@ re-read as Korean, and so is a line ``ocr-ko-rec`` confidently reads as PP-OCR's
 Hangul (PP-OCR skips Hangul without losing confidence: ``02`` for ``서울02``); the Korean
 reading wins when it contains Hangul.
 
+A page scanned sideways (:func:`api.orientation.quarter_turns`, at least
+:data:`api.orientation.OCR_MIN_LINES` lines standing) is read turned upright, its quads given
+back in the page as sent; an upside-down page is turned by a page-level 0/180° vote.
+
 A crop 1.5× taller than wide is read two ways (:func:`line_views`): turned 90° (a rotated
 line) and with its characters laid side by side (vertical writing, as on Korean signboards:
 :func:`~api.vision.restack_vertical`); the higher-scoring reading stands.
