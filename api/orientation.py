@@ -130,17 +130,10 @@ def upright(image: np.ndarray, turns: int) -> np.ndarray:
 
 def boxes_back(boxes: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndarray:
     """xyxy pixel boxes ``(N, 4)`` of :func:`upright` ``(image, turns)`` → the same boxes in
-    ``image`` (``shape`` its ``(H, W, …)``)."""
-    h, w = shape[:2]
-    b = np.asarray(boxes, np.float32).reshape(-1, 4)
-    turns %= 4
-    if turns == 1:
-        return np.stack([w - b[:, 3], b[:, 0], w - b[:, 1], b[:, 2]], 1)
-    if turns == 3:
-        return np.stack([b[:, 1], h - b[:, 2], b[:, 3], h - b[:, 0]], 1)
-    if turns == 2:
-        return np.stack([w - b[:, 2], h - b[:, 3], w - b[:, 0], h - b[:, 1]], 1)
-    return b.copy()
+    ``image`` (``shape`` its ``(H, W, …)``): the bounds of their two corners'
+    :func:`points_back`; float32."""
+    corners = points_back(np.asarray(boxes, np.float32).reshape(-1, 2, 2), turns, shape)
+    return np.concatenate([corners.min(1), corners.max(1)], 1)
 
 
 def points_back(points: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndarray:
