@@ -103,21 +103,22 @@ def test_eval_pages(pipeline, name, expected):
                                   "publaynet_PMC3976938_00002.jpg"])
 def test_pages_scanned_sideways_give_what_the_upright_page_gives(pipeline, name):
     """The layout model learnt upright pages: turned a quarter, the textbook page lost its
-    four equations and the PubLayNet page its table (and gained a second figure). The page
-    is now turned upright first (api/orientation.py) and its regions come back in the frame
-    of the page as sent: the upright page's regions, turned with it."""
+    four equations and the PubLayNet page its table (and gained a second figure); upside
+    down, the textbook page read six equations and no figure, the PubLayNet page two
+    figures. The page is now turned upright first (api/orientation.py) and its regions come
+    back in the frame of the page as sent: the upright page's regions, turned with it."""
     page = rgb(shared(f"data/eval/extract/{name}"))
     upright = pipeline(page)
-    h = page.shape[0]
-    for turns in (1, 3):
+    h, w = page.shape[:2]
+    for turns in (1, 2, 3):
         turned = np.ascontiguousarray(np.rot90(page, -turns))
         found = pipeline(turned)
         assert (found.width, found.height) == (turned.shape[1], turned.shape[0])
         assert sorted(i.cls for i in found.items) == sorted(i.cls for i in upright.items)
         for item in upright.items:
             x1, y1, x2, y2 = item.box
-            w = page.shape[1]
-            box = [h - y2, x1, h - y1, x2] if turns == 1 else [y1, w - x2, y2, w - x1]
+            box = {1: [h - y2, x1, h - y1, x2], 2: [w - x2, h - y2, w - x1, h - y1],
+                   3: [y1, w - x2, y2, w - x1]}[turns]
             best = max(box_iou(box, other.box) for other in found.items if other.cls == item.cls)
             assert best >= 0.9, (turns, item.cls, box)
 

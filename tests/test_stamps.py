@@ -73,15 +73,18 @@ def _turn_boxes(boxes, turns: int, shape) -> np.ndarray:
     b = np.asarray(boxes, np.float32).reshape(-1, 4)
     if turns == 1:
         return np.stack([h - b[:, 3], b[:, 0], h - b[:, 1], b[:, 2]], 1)
+    if turns == 2:
+        return np.stack([w - b[:, 2], h - b[:, 3], w - b[:, 0], h - b[:, 1]], 1)
     return np.stack([b[:, 1], w - b[:, 2], b[:, 3], w - b[:, 0]], 1)
 
 
-@pytest.mark.parametrize("turns", [1, 3])
+@pytest.mark.parametrize("turns", [1, 2, 3])
 def test_pages_scanned_sideways_keep_their_stamps(pipeline, pages, turns):
-    """The real scans turned a quarter clockwise (1) or counter-clockwise (3) are turned
-    upright for detection (api/orientation.py) and keep what the upright pages give: 9 of
-    11 stamps, no false box, boxes in the turned page's own frame. Without it the detector,
-    trained on upright pages, found 7 of 11 on the pages turned clockwise."""
+    """The real scans turned a quarter clockwise (1), upside down (2) or a quarter
+    counter-clockwise (3) are turned upright for detection (api/orientation.py) and keep
+    what the upright pages give: 9 of 11 stamps, no false box, boxes in the turned page's
+    own frame. Without it the detector, trained on upright pages, found 7 of 11 on the pages
+    turned clockwise and 7 of 11 on the pages upside down."""
     from training.train_stamps import score_sets
 
     turned = [(np.ascontiguousarray(np.rot90(pages[rel], -turns)),

@@ -3,8 +3,8 @@
 Stages (timed): ``document`` (whether the page is a document at all:
 :meth:`api.engines.stampembed.StampEmbedder.document_score` at least :data:`MIN_DOCUMENT` or
 :func:`api.inkmask.paper_share` at least :data:`PHOTO_MAX_PAPER`; a photo gets no stamps),
-``orient`` (a page scanned sideways is searched turned upright:
-:func:`api.orientation.quarter_turns`; boxes and masks come back in the page as sent),
+``orient`` (a page scanned sideways or upside down is searched turned upright:
+:func:`api.orientation.page_turns`; boxes and masks come back in the page as sent),
 ``detect`` (letterbox → :mod:`api.engines.stampdet` → YOLOX decode + NMS),
 ``refine`` (each box → :func:`api.inkmask.refine`: the stamp's whole impression and its ink
 mask), ``verify`` (each box scoring below :data:`VERIFY_BELOW` → :mod:`api.engines.sealtext`;
@@ -208,7 +208,7 @@ class StampsPipeline:
                 return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), []
         if orient:
             with timings.stage("orient"):
-                turns = orientation.quarter_turns(image, self.registry.get(ppocr.SPEC))
+                turns = orientation.page_turns(image, self.registry.get(ppocr.SPEC))
             if turns:
                 boxes, scores, inks = self.find(orientation.upright(image, turns), min_score,
                                                 verify, refine, timings, deadline,

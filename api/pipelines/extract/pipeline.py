@@ -68,8 +68,8 @@ class ExtractPipeline:
         """Extract items from ``image`` (``(H, W, 3)`` uint8 RGB).
 
         ``hints`` are ``(class, xyxy pixels)`` boxes known from a born-digital PDF. With
-        ``orient`` a page without hints that was scanned sideways
-        (:func:`api.orientation.quarter_turns`) is read turned upright, and its boxes are
+        ``orient`` a page without hints that was scanned sideways or upside down
+        (:func:`api.orientation.page_turns`) is read turned upright, and its boxes are
         given back in ``image``. Returns items of the requested ``classes`` sorted
         top-to-bottom, left-to-right (of the upright page).
         """
@@ -77,7 +77,7 @@ class ExtractPipeline:
         h, w = image.shape[:2]
         if orient and not hints:
             with timings.stage("orient"):
-                turns = orientation.quarter_turns(image, self.registry.get(ppocr.SPEC))
+                turns = orientation.page_turns(image, self.registry.get(ppocr.SPEC))
             if turns:
                 found = self(orientation.upright(image, turns), page=page, classes=classes,
                              min_score=min_score, timings=timings, deadline=deadline,
