@@ -35,7 +35,7 @@ const PAGE_SET = new Set(["mode", "format", "crops", "embeddings", "mask"]);
 const LABELS = { lang: "Language", model: "Recogniser", min_score: "Min score", pages: "PDF pages",
   dpi: "PDF dpi", objects: "Objects", return_white_bg: "white background", crop: "crop to objects",
   max_side: "Max side (px)", refine: "whole-stamp boxes", verify_text: "text check",
-  document_check: "documents only", orient: "turn sideways pages",
+  document_check: "documents only", orient: "turn pages upright",
   threshold: "Match threshold", prompt: "Prompt", max_new_tokens: "Max tokens" };
 const PLACEHOLDERS = { pages: "all, or 1-3,5", objects: "dog, person" };
 

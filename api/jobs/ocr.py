@@ -12,7 +12,8 @@ from .base import Context, Job, option, register, sum_timings
 PAGES = dict(max_length=200, help="PDF pages, 1-based, e.g. 1-3,5 (default all)")
 DPI = dict(kind=int, minimum=36, maximum=600, help="PDF render resolution (default 200)")
 #: ``orient`` of /ocr, /stamps and /extract (api/orientation.py).
-ORIENT = dict(help="turn pages scanned sideways upright first (boxes stay in the page as sent)")
+ORIENT = dict(help="turn pages scanned sideways or upside down upright first (boxes stay in "
+                   "the page as sent)")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ _DOCUMENT = dict(help="look for stamps only on pages the ImageNet classifier tak
 class StampsOptions:
     """``min_score`` 0–1; ``embeddings`` adds each stamp's vector; ``verify_text`` the seal
     text check; ``document_check`` no stamps on pages that are not documents; ``orient``
-    pages scanned sideways turned upright for detection; ``mode`` json,
+    pages scanned sideways or upside down turned upright for detection; ``mode`` json,
     annotated (first page, PNG), removed (first page with the stamps' ink removed, PNG) or
     zip (every page's stamp crops and a manifest); ``mask`` adds each stamp's ink mask;
     ``refine`` grows boxes to the whole impression; ``pages``/``dpi`` for PDFs."""
