@@ -248,6 +248,12 @@ def quarter_turns(image: np.ndarray, ocr, min_lines: int = 1, ink: _Ink | None =
     return 1 if vote >= 0 else 3
 
 
+def rotation(turns: int) -> int:
+    """The JSON ``rotation`` of a page found turned ``turns`` quarters clockwise and read
+    turned back: degrees clockwise, 0, 90, 180 or 270."""
+    return 90 * (turns % 4)
+
+
 def upright(image: np.ndarray, turns: int) -> np.ndarray:
     """The page a page turned ``turns`` quarters clockwise was: ``image`` turned back
     (``(W, H, 3)`` for an odd ``turns``)."""

@@ -114,6 +114,7 @@ def test_pages_scanned_sideways_give_what_the_upright_page_gives(pipeline, name)
         turned = np.ascontiguousarray(np.rot90(page, -turns))
         found = pipeline(turned)
         assert (found.width, found.height) == (turned.shape[1], turned.shape[0])
+        assert found.as_dict()["rotation"] == 90 * turns
         assert sorted(i.cls for i in found.items) == sorted(i.cls for i in upright.items)
         for item in upright.items:
             x1, y1, x2, y2 = item.box

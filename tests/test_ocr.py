@@ -134,6 +134,8 @@ def test_upside_down_page_is_turned(pipeline):
     rel = "data/eval/ocr/tesseract_phototest.png"
     page = pipeline(np.ascontiguousarray(rgb(shared(rel))[::-1, ::-1]), lang="en")
     assert cer(page.text, TRUTH[rel]["text"]) <= 0.03, page.text
+    assert page.as_dict()["rotation"] == 180
+    assert pipeline(rgb(shared(rel)), lang="en").as_dict()["rotation"] == 0
 
 
 @pytest.mark.parametrize("rel", ["data/eval/ocr/tesseract_phototest.png",
@@ -148,6 +150,7 @@ def test_page_scanned_sideways_reads_as_the_upright_page(pipeline, rel):
         turned = np.ascontiguousarray(np.rot90(page, -turns))
         found = pipeline(turned)
         assert found.turns == turns and (found.width, found.height) == turned.shape[1::-1]
+        assert found.as_dict()["rotation"] == 90 * turns
         assert cer(found.text, TRUTH[rel]["text"]) <= 0.01, (turns, found.text)
         assert [line.text for line in found.lines] == [line.text for line in upright.lines]
         for line in found.lines:

@@ -47,7 +47,7 @@ def _found(pipeline, pages, min_score=stampdet.MIN_SCORE, **kwargs):
     from training.train_stamps import score_sets
 
     def predict(image, threshold):
-        boxes, scores, _ = pipeline.find(image, threshold, **kwargs)
+        boxes, scores = pipeline.find(image, threshold, **kwargs)[:2]
         return boxes, scores
 
     truth = [(pages[rel], np.array(t, np.float32).reshape(-1, 4)) for rel, t in TRUTH.items()]
@@ -99,7 +99,10 @@ def test_sideways_page_gives_whole_boxes_and_masks_in_its_own_frame(client, page
     page = np.ascontiguousarray(np.rot90(pages[STAVER[1]], -1))
     truth = _turn_boxes(TRUTH[STAVER[1]], 1, pages[STAVER[1]].shape)[0].tolist()
     body = {"file": ("sideways.png", png_bytes(Image.fromarray(page)))}
-    stamps = client.post("/stamps", files=body, data={"mask": "true"}).json()["stamps"]
+    reply = client.post("/stamps", files=body, data={"mask": "true"}).json()
+    # the page was found turned 90° clockwise and searched turned back
+    assert [p["rotation"] for p in reply["pages"]] == [90]
+    stamps = reply["stamps"]
     best = max(stamps, key=lambda s: box_iou(s["box"], truth))
     assert box_iou(best["box"], truth) >= 0.85, (best["box"], truth)
     mask = np.asarray(Image.open(io.BytesIO(base64.b64decode(best["mask"]))))
@@ -138,7 +141,7 @@ def test_touching_stamps_of_one_ink_stay_two_stamps(pipeline):
 
     row = next(r for r in pool("valid") if "/2625_png_jpg" in r["rel"])
     image = _load_rgb(row["file"])
-    boxes, scores, inks = pipeline.find(image, stampdet.MIN_SCORE, verify=False)
+    boxes, scores, inks, _ = pipeline.find(image, stampdet.MIN_SCORE, verify=False)
     labels = [b for b in row["boxes"].tolist() if b[0] > image.shape[1] / 2]
     assert len(labels) == 2
     matched = []
@@ -199,7 +202,7 @@ def test_stamp2vec_full_doc_stamp_is_found_first(client):
     assert box_iou(body["stamps"][0]["box"], TRUTH[FULL_DOC][0]) >= 0.5
     assert body["stamps"][0]["score"] == max(s["score"] for s in body["stamps"])
     assert body["pages"] == [{"page": 1, "width": 214, "height": 235,
-                              "document": body["pages"][0]["document"]}]
+                              "document": body["pages"][0]["document"], "rotation": 0}]
     assert body["pages"][0]["document"] >= MIN_DOCUMENT
 
 
@@ -507,5 +510,5 @@ def test_a_mostly_blank_page_with_one_small_stamp_keeps_it(pipeline):
     page = np.full((1400, 1000, 3), 250, np.uint8)
     page[1100:1191, 700:825] = stamp
     assert pipeline.document_score(page) < MIN_DOCUMENT
-    boxes, _, _ = pipeline.find(page, stampdet.MIN_SCORE)
+    boxes = pipeline.find(page, stampdet.MIN_SCORE).boxes
     assert len(boxes) == 1 and box_iou(boxes[0].tolist(), [700, 1100, 825, 1191]) >= 0.85

@@ -203,8 +203,8 @@ class OcrLine:
 class OcrPage:
     """OCR result for one image or PDF page (``page`` is 1-based; width/height in pixels;
     ``turns`` the quarter turns clockwise the page was found to have been scanned with and
-    read turned back from, :func:`api.orientation.quarter_turns`: the lines' quads are in the
-    page as sent either way)."""
+    read turned back from, :func:`api.orientation.quarter_turns` or 2 for the page-level
+    0/180° vote: the lines' quads are in the page as sent either way)."""
 
     page: int
     width: int
@@ -228,8 +228,10 @@ class OcrPage:
         return "".join(parts)
 
     def as_dict(self) -> dict:
-        """JSON-ready dict (``lines`` already in reading order)."""
+        """JSON-ready dict (``lines`` already in reading order; ``rotation``:
+        :func:`api.orientation.rotation` of ``turns``)."""
         return {"page": self.page, "width": self.width, "height": self.height,
+                "rotation": orientation.rotation(self.turns),
                 "lines": [line.as_dict() for line in self.lines], "text": self.text}
 
 
@@ -579,4 +581,4 @@ class OcrPipeline:
                     q = np.array([w - 1, h - 1], np.float32) - q
                 lines.append(OcrLine(text=t, score=s, quad=q.tolist(), box=quad_to_xyxy(q),
                                      lang=_script(t), engine=e))
-        return OcrPage(page=page, width=w, height=h, lines=lines)
+        return OcrPage(page=page, width=w, height=h, lines=lines, turns=2 if turned else 0)

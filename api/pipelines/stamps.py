@@ -16,6 +16,7 @@ those without text are dropped),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -87,22 +88,37 @@ class Stamp:
 @dataclass
 class StampsResult:
     """All stamps of the pages, ``similarity`` ``(N, N)`` float32 cosine matrix, and each
-    page's ``(page, width, height, document)``: ``document`` its document score (0–1, ``None``
-    when not checked)."""
+    page's ``(page, width, height, document, turns)``: ``document`` its document score (0–1,
+    ``None`` when not checked), ``turns`` the quarter turns clockwise it was found scanned
+    with and searched turned back from (:func:`api.orientation.page_turns`)."""
 
     stamps: list[Stamp]
     similarity: np.ndarray
-    pages: list[tuple[int, int, int, float | None]] = field(default_factory=list)
+    pages: list[tuple[int, int, int, float | None, int]] = field(default_factory=list)
 
     def as_dict(self, with_embedding: bool = False, with_mask: bool = False) -> dict:
-        """JSON form: ``stamps``, ``similarity`` (rounded to 4 decimals) and ``pages``."""
+        """JSON form: ``stamps``, ``similarity`` (rounded to 4 decimals) and ``pages``
+        (``rotation``: :func:`api.orientation.rotation` of the page's turns)."""
         return {
             "stamps": [s.as_dict(with_embedding, with_mask) for s in self.stamps],
             "similarity": [[round(float(v), 4) for v in row] for row in self.similarity],
             "pages": [{"page": p, "width": w, "height": h,
-                       "document": None if d is None else round(float(d), 4)}
-                      for p, w, h, d in self.pages],
+                       "document": None if d is None else round(float(d), 4),
+                       "rotation": orientation.rotation(t)}
+                      for p, w, h, d, t in self.pages],
         }
+
+
+class Found(NamedTuple):
+    """The stamps :meth:`StampsPipeline.find` finds on one RGB page: ``boxes`` ``(N, 4)``
+    float32 xyxy pixels of the page as sent, ``scores`` ``(N,)`` 0–1, ``inks`` their
+    impressions (``None`` where not refined), best first, and ``turns`` the quarter turns
+    clockwise the page was found scanned with (0 when upright or not checked)."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    inks: list[inkmask.Ink | None]
+    turns: int = 0
 
 
 def cosine_matrix(embeddings: np.ndarray) -> np.ndarray:
@@ -192,33 +208,33 @@ class StampsPipeline:
     def find(self, image: np.ndarray, min_score: float, verify: bool = VERIFY_TEXT,
              refine: bool = True, timings: Timings | None = None,
              deadline: Deadline | None = None, document_check: bool = DOCUMENT_CHECK,
-             document: float | None = None, orient: bool = orientation.ORIENT
-             ) -> tuple[np.ndarray, np.ndarray, list[inkmask.Ink | None]]:
+             document: float | None = None, orient: bool = orientation.ORIENT) -> Found:
         """With ``document_check``, nothing on a photo: a page whose document score
         (``document``, computed by :meth:`document_score` when ``None``) is below
-        :data:`MIN_DOCUMENT` and whose paper share is below :data:`PHOTO_MAX_PAPER`; then
-        :meth:`detect`, :meth:`refine` when ``refine``, and :meth:`verify` when ``verify``:
-        the stamps of an RGB page as boxes ``(N, 4)`` xyxy pixels, scores
-        ``(N,)`` and their inks (all ``None`` without ``refine``), best first."""
+        :data:`MIN_DOCUMENT` and whose paper share is below :data:`PHOTO_MAX_PAPER`; with
+        ``orient``, a page scanned sideways or upside down
+        (:func:`api.orientation.page_turns`) searched turned upright; then :meth:`detect`,
+        :meth:`refine` when ``refine``, and :meth:`verify` when ``verify``: the stamps of an
+        RGB page (:class:`Found`; inks all ``None`` without ``refine``)."""
         timings, deadline = tracking(timings, deadline)
         if document_check:
             if document is None:
                 document = self._timed_document_score(image, timings)
             if document < MIN_DOCUMENT and inkmask.paper_share(image) < PHOTO_MAX_PAPER:
-                return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), []
+                return Found(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), [])
         if orient:
             with timings.stage("orient"):
                 turns = orientation.page_turns(image, self.registry.get(ppocr.SPEC))
             if turns:
-                boxes, scores, inks = self.find(orientation.upright(image, turns), min_score,
-                                                verify, refine, timings, deadline,
-                                                document_check=False, orient=False)
+                boxes, scores, inks, _ = self.find(orientation.upright(image, turns), min_score,
+                                                   verify, refine, timings, deadline,
+                                                   document_check=False, orient=False)
                 back = orientation.boxes_back(boxes, turns, image.shape)
                 for box, ink in zip(back, inks):
                     if ink is not None:
                         ink.box = box.copy()
                         ink.mask = orientation.mask_back(ink.mask, turns)
-                return back, scores, inks
+                return Found(back, scores, inks, turns)
         with timings.stage("detect"):
             boxes, scores = self.detect(image, min_score)
         inks: list[inkmask.Ink | None] = [None] * len(boxes)
@@ -230,7 +246,7 @@ class StampsPipeline:
                 keep = self.verify(image, boxes, scores, deadline)
             boxes, scores = boxes[keep], scores[keep]
             inks = [ink for ink, k in zip(inks, keep) if k]
-        return boxes, scores, inks
+        return Found(boxes, scores, inks)
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         """RGB crops → ``(N, 1280)`` float32 unit embeddings (see :mod:`api.engines.stampembed`)."""
@@ -253,9 +269,10 @@ class StampsPipeline:
         for page in pages:
             deadline.check()
             document = self._timed_document_score(page.image, timings) if document_check else None
-            boxes, scores, inks = self.find(page.image, min_score, verify, refine, timings,
-                                            deadline, document_check, document, orient)
-            sizes.append((page.page, page.image.shape[1], page.image.shape[0], document))
+            boxes, scores, inks, turns = self.find(page.image, min_score, verify, refine,
+                                                   timings, deadline, document_check, document,
+                                                   orient)
+            sizes.append((page.page, page.image.shape[1], page.image.shape[0], document, turns))
             for box, score, ink in zip(boxes, scores, inks):
                 stamps.append(Stamp(page.page, box.tolist(), float(score), ink))
                 crops.append(crop_box(page.image, box.tolist()))

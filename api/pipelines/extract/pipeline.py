@@ -23,16 +23,21 @@ MIN_SCORE = 0.5
 @dataclass
 class ExtractPage:
     """Items found on one page (``page`` 1-based; width/height pixels); each item's ``cls``
-    is one of :data:`TARGETS`."""
+    is one of :data:`TARGETS`; ``turns`` the quarter turns clockwise the page was found
+    scanned with and read turned back from (:func:`api.orientation.page_turns`; the items'
+    boxes are in the page as sent either way)."""
 
     page: int
     width: int
     height: int
     items: list[Detection] = field(default_factory=list)
+    turns: int = 0
 
     def as_dict(self) -> dict:
-        """``{"page", "width", "height", "items": [Detection.as_dict()]}``."""
+        """``{"page", "width", "height", "rotation", "items": [Detection.as_dict()]}``
+        (``rotation``: :func:`api.orientation.rotation` of ``turns``)."""
         return {"page": self.page, "width": self.width, "height": self.height,
+                "rotation": orientation.rotation(self.turns),
                 "items": [item.as_dict() for item in self.items]}
 
 
@@ -85,7 +90,7 @@ class ExtractPipeline:
                 for item in found.items:
                     item.box = [float(v) for v in
                                 orientation.boxes_back([item.box], turns, image.shape)[0]]
-                return ExtractPage(page=page, width=w, height=h, items=found.items)
+                return ExtractPage(page=page, width=w, height=h, items=found.items, turns=turns)
         with timings.stage("layout"):
             boxes, scores, ids = self.registry.get(layout.SPEC)(image, min_score=min_score)
         items = [Detection(CLASSES[c], float(s), [float(v) for v in b])
