@@ -78,6 +78,14 @@ MAX_LINE_ASPECT = 50
 #: Fewest lines for the page-level 0/180° vote: one or two lines are no page, and the
 #: classifier (trained on Chinese) calls single Hangul signboard words upside down.
 MIN_ORIENTATION_VOTES = 3
+#: A vote without a majority is undecided, and settled by ``ocr-ko-rec`` (:meth:`OcrPipeline.
+#: _reads_better_turned`), when at least this many lines, and this share of them, are
+#: confidently 180°: the classifier calls a Korean page upside down by a minority (3 of
+#: 10 lines of ``tesseract_kor_lines_page.png``).
+DOUBT_VOTES = 2
+DOUBT_SHARE = 0.25
+#: Widest lines ``ocr-ko-rec`` reads both ways to settle a page's vote.
+SETTLE_LINES = 6
 #: Tesseract's score (mean word confidence) from which its Korean reading is kept over
 #: ``ocr-ko-rec``'s. Calibrated on the development lines (scripts/eval_ocr.py): Tesseract
 #: read every printed document line exactly at 0.90–0.95, while ``ocr-ko-rec`` scored
@@ -407,19 +415,41 @@ class OcrPipeline:
             out[i] = _korean_or_tesseract(out[i], *tess.recognize(self._tess_input(crops[i])))
         return out
 
-    def _upside_down(self, crops: list[np.ndarray], timings: Timings) -> bool:
-        """Page-level vote of the PP-OCR 0/180 line classifier: the page is upside down only
-        when most lines are confidently 180°, and at least :data:`MIN_ORIENTATION_VOTES` vote.
-        Per-line decisions misfire on quotation marks and on Hangul (the classifier was
-        trained on Chinese), so no single line is flipped.
+    def _upside_down(self, crops: list[np.ndarray], timings: Timings, lang: str) -> bool:
+        """Page-level vote of the PP-OCR 0/180 line classifier over RGB line crops: the page
+        is upside down when most lines are confidently 180° (≥ 0.9), and at least
+        :data:`MIN_ORIENTATION_VOTES` vote. Per-line decisions misfire on quotation marks
+        and on Hangul (the classifier was trained on Chinese), so no single line is
+        flipped. An undecided vote (no majority, but at least :data:`DOUBT_VOTES` and
+        :data:`DOUBT_SHARE` of the lines confidently 180°), and in ``ko`` mode any vote
+        that would turn the page, is settled by :meth:`_reads_better_turned`.
         """
         if len(crops) < MIN_ORIENTATION_VOTES:
             return False
         with timings.stage("orientation"):
             votes = self.registry.get(ppocr.SPEC).orientation(
                 [c[:, :, ::-1].copy() for c in crops])
-        flipped = sum(1 for angle, score in votes if angle == 180 and score >= 0.9)
-        return flipped > len(votes) / 2
+            flipped = sum(1 for angle, score in votes if angle == 180 and score >= 0.9)
+            if flipped > len(votes) / 2 and lang != "ko":
+                return True
+            if flipped < max(DOUBT_VOTES, DOUBT_SHARE * len(votes)):
+                return False
+            return self._reads_better_turned(crops)
+
+    def _reads_better_turned(self, crops: list[np.ndarray]) -> bool:
+        """Whether ``ocr-ko-rec`` (Hangul, Latin and digits) reads the :data:`SETTLE_LINES`
+        widest RGB line crops turned 180° as text (mean score at least
+        :data:`api.orientation.HALF_TEXT`) and at least :data:`api.orientation.HALF_READ`
+        more confidently than as given: the check :func:`api.orientation.half_turn` makes
+        with PP-OCR's recogniser, which reads no Hangul."""
+        widest = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:SETTLE_LINES]
+        given = [crops[i] for i in widest]
+        korean = self.registry.get(korec.SPEC)
+        read_given = float(np.mean([score for _, score in korean.recognize(given)]))
+        read_turned = float(np.mean([score for _, score in korean.recognize(
+            [np.ascontiguousarray(c[::-1, ::-1]) for c in given])]))
+        return (read_turned >= orientation.HALF_TEXT
+                and read_turned - read_given >= orientation.HALF_READ)
 
     def _recognize(self, crops: list[np.ndarray], lang: str, timings: Timings,
                    deadline: Deadline, model: str = MODELS[0]) -> list[tuple[str, float, str]]:
@@ -553,7 +583,7 @@ class OcrPipeline:
         deadline.check()
         with timings.stage("crop"):
             crops = [crop_quad(image, q, rotate_vertical=False) for q in quads]
-        turned = lang != "ko" and self._upside_down([turn_vertical(c) for c in crops], timings)
+        turned = self._upside_down([turn_vertical(c) for c in crops], timings, lang)
         if turned:  # read the page the right way up; coordinates are mapped back below
             image = np.ascontiguousarray(image[::-1, ::-1])
             quads = np.stack([order_quad(np.array([w - 1, h - 1], np.float32) - q)
