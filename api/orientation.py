@@ -203,12 +203,24 @@ def half_turn(image: np.ndarray, ocr, ink: _Ink | None = None) -> bool:
     given = [_upright_probability(*v) for v in ocr.orientation(crops)]
     if np.mean(given) >= HALF_UPRIGHT:
         return False
-    turned_crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
-    turned = [_upright_probability(*v) for v in ocr.orientation(turned_crops)]
+    turned = [_upright_probability(*v) for v in ocr.orientation(_half_turned(crops))]
     if np.mean(given) - np.mean(turned) >= HALF_VOTE:
         return False
-    read_given = np.mean([score for _, score in ocr.recognize(crops)])
-    read_turned = np.mean([score for _, score in ocr.recognize(turned_crops)])
+    return reads_better_turned(crops, ocr.recognize)
+
+
+def _half_turned(crops: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
+
+
+def reads_better_turned(crops: list[np.ndarray], recognize) -> bool:
+    """Whether line crops (``(h, w, 3)`` uint8, in the colour order ``recognize`` takes)
+    read turned 180° as text: ``recognize`` (crops → ``(text, score 0–1)`` per crop) scores
+    them turned at least :data:`HALF_TEXT` on average and at least :data:`HALF_READ` above
+    the crops as given. :func:`half_turn` asks it of PP-OCR's recogniser; ``/ocr`` of
+    ``ocr-ko-rec``, which reads Hangul."""
+    read_given = np.mean([score for _, score in recognize(crops)])
+    read_turned = np.mean([score for _, score in recognize(_half_turned(crops))])
     return bool(read_turned >= HALF_TEXT and read_turned - read_given >= HALF_READ)
 
 

@@ -31,8 +31,8 @@ from .ocr import DPI, ORIENT, PAGES
 class ExtractOptions:
     """``classes`` a subset of figure, table, equation; ``min_score`` 0–1; ``mode`` json,
     annotated (PNG, or a zip of PNGs) or zip (crops + manifest); ``crops`` adds base64 crops
-    to the JSON; ``orient`` reads pages scanned sideways or upside down turned upright; ``pages``/``dpi`` for
-    PDFs."""
+    to the JSON; ``orient`` reads pages scanned sideways or upside down turned upright;
+    ``pages``/``dpi`` for PDFs."""
 
     classes: tuple[str, ...] = option(pipeline.TARGETS, kind="names", choices=pipeline.TARGETS,
                                       help="comma-separated subset of figure,table,equation")

@@ -438,18 +438,12 @@ class OcrPipeline:
 
     def _reads_better_turned(self, crops: list[np.ndarray]) -> bool:
         """Whether ``ocr-ko-rec`` (Hangul, Latin and digits) reads the :data:`SETTLE_LINES`
-        widest RGB line crops turned 180° as text (mean score at least
-        :data:`api.orientation.HALF_TEXT`) and at least :data:`api.orientation.HALF_READ`
-        more confidently than as given: the check :func:`api.orientation.half_turn` makes
-        with PP-OCR's recogniser, which reads no Hangul."""
+        widest RGB line crops better turned 180°
+        (:func:`api.orientation.reads_better_turned`, which :func:`api.orientation.half_turn`
+        asks of PP-OCR's recogniser, which reads no Hangul)."""
         widest = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:SETTLE_LINES]
-        given = [crops[i] for i in widest]
-        korean = self.registry.get(korec.SPEC)
-        read_given = float(np.mean([score for _, score in korean.recognize(given)]))
-        read_turned = float(np.mean([score for _, score in korean.recognize(
-            [np.ascontiguousarray(c[::-1, ::-1]) for c in given])]))
-        return (read_turned >= orientation.HALF_TEXT
-                and read_turned - read_given >= orientation.HALF_READ)
+        return orientation.reads_better_turned([crops[i] for i in widest],
+                                               self.registry.get(korec.SPEC).recognize)
 
     def _recognize(self, crops: list[np.ndarray], lang: str, timings: Timings,
                    deadline: Deadline, model: str = MODELS[0]) -> list[tuple[str, float, str]]:
