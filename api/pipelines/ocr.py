@@ -14,7 +14,9 @@ reading wins when it contains Hangul.
 
 A page scanned sideways (:func:`api.orientation.quarter_turns`, at least
 :data:`api.orientation.OCR_MIN_LINES` lines standing) is read turned upright, its quads given
-back in the page as sent; an upside-down page is turned by a page-level 0/180° vote.
+back in the page as sent; an upside-down page is turned by a page-level 0/180° vote, which
+``ocr-ko-rec`` settles where the vote is undecided and in ``ko`` mode
+(:meth:`OcrPipeline._upside_down`). Each page reports its turn (``rotation``).
 
 A crop 1.5× taller than wide is read two ways (:func:`line_views`): turned 90° (a rotated
 line) and with its characters laid side by side (vertical writing, as on Korean signboards:
